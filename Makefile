@@ -1,0 +1,26 @@
+# make demo: create .venv, install lrkit with everything it needs, run the main job.
+# make test: create or reuse .venv and run the whole test suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lrkit-installed
+TORCH := torch==2.13.0
+
+.PHONY: demo test install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(TORCH)
+	$(BIN)/python -m pip install -e ".[all,test]" "$(TORCH)"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m lrkit.demo --out demo-out
+
+test: $(STAMP)
+	KERAS_BACKEND=torch MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2
+
+clean:
+	rm -rf $(VENV) demo-out

@@ -1,0 +1,98 @@
+"""The ``lrkit`` command line: one module per command, each with
+``register(subparsers)`` and ``run(args) -> int``.
+
+A bad spec or argument exits with status 2 and one ``error: ...`` line on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import MissingDependencyError, SpecError
+
+__all__ = ["main"]
+
+COMMANDS = ("values", "plot", "find", "compare", "experiment")
+
+
+class UsageError(Exception):
+    """A bad command-line argument (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one ``error:`` line and status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = Parser(prog="lrkit", description="Learning-rate schedules: preview, plot, find, compare.")
+    parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:  # a command whose module is not written yet
+            if e.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 a failed check, 2 bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        return int(args.run(args) or 0)
+    except (UsageError, SpecError, MissingDependencyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: {e.strerror or e}: {e.filename}" if e.filename else f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number > 0."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number > 0; got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number > 0; got {text!r}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0; got {text!r}") from None
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
+    return v
+
+
+def load_spec(text: str, total_steps: int | None = None, steps_per_epoch: float | None = None):
+    """Parse a SPEC argument and bind its run units to the command's run length."""
+    import lrkit as lk
+
+    s = lk.parse(text)
+    if "ep" in s.units and steps_per_epoch is None:
+        raise UsageError(f"{text!r} uses epochs ('ep'); pass --steps-per-epoch")
+    return s.bind(total_steps=total_steps, steps_per_epoch=steps_per_epoch)

@@ -1,0 +1,16 @@
+"""The pure core: every schedule family and combinator (numpy only)."""
+
+from .base import Schedule
+from .basic import (
+    constant, cosine, exponential, inverse_sqrt, inverse_time, linear, multistep, polynomial, step, warmup,
+)
+from .compose import noisy, restarts, sequence
+from .cycles import cyclic, one_cycle, wsd
+from .ops import NUMPY, Ops
+from .tables import interpolate, piecewise
+
+__all__ = [
+    "NUMPY", "Ops", "Schedule", "constant", "cosine", "cyclic", "exponential", "interpolate",
+    "inverse_sqrt", "inverse_time", "linear", "multistep", "noisy", "one_cycle", "piecewise",
+    "polynomial", "restarts", "sequence", "step", "warmup", "wsd",
+]

@@ -1,0 +1,443 @@
+"""The :class:`Schedule` base class, argument checks and run-relative durations.
+
+A schedule is an immutable value: a frozen dataclass whose fields are its
+constructor's arguments. Its one formula, ``_at(t, xp)``, is evaluated for
+Python floats and NumPy arrays (``xp`` = NumPy) and, through the adapters, for
+torch tensors, Keras ops and ``jax.numpy`` arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import re
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import SpecError, UnboundError
+from .ops import NUMPY
+
+__all__ = ["Schedule", "fmt", "show"]
+
+_UNIT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ep|%)\s*$")
+
+
+# ----------------------------------------------------------------- formatting
+def fmt(v: Any) -> str:
+    """Canonical text of an argument: numbers shortest-exact, strings quoted."""
+    if isinstance(v, bool) or v is None:
+        return repr(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e16:
+            return str(int(v))
+        return repr(v)
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (list, ListArg)):
+        return "[" + ", ".join(fmt(x) for x in v) + "]"
+    if isinstance(v, tuple):
+        inner = ", ".join(fmt(x) for x in v)
+        return "(" + inner + ("," if len(v) == 1 else "") + ")"
+    return str(v)
+
+
+def show(v: Any) -> str:
+    """How a user's value is quoted in an error message."""
+    if isinstance(v, (Schedule, bool, int, float, str, list, tuple)) or v is None:
+        try:
+            return fmt(v)
+        except Exception:  # pragma: no cover - defensive
+            return repr(v)
+    if isinstance(v, numbers.Number):
+        return repr(v)
+    return repr(v)
+
+
+class ListArg(tuple):
+    """A tuple (hashable) that prints as a list: ``[10, 20]``."""
+
+    __slots__ = ()
+
+
+# --------------------------------------------------------------------- checks
+def fail(ctor: str, param: str, rule: str, value: Any) -> SpecError:
+    return SpecError(f"{ctor}(): {param} must be {rule}; got {param}={show(value)}")
+
+
+def number(ctor: str, param: str, v: Any, *, gt=None, ge=None, le=None, lt=None):
+    """A finite real number within the given bounds, as a python int or float."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise fail(ctor, param, "a number", v)
+    v = int(v) if isinstance(v, numbers.Integral) else float(v)
+    if isinstance(v, float) and math.isnan(v):
+        raise fail(ctor, param, "a number, not NaN", v)
+    if isinstance(v, float) and math.isinf(v):
+        raise fail(ctor, param, "finite", v)
+    if gt is not None and not v > gt:
+        raise fail(ctor, param, f"> {fmt(gt)}", v)
+    if ge is not None and not v >= ge:
+        raise fail(ctor, param, f">= {fmt(ge)}", v)
+    if lt is not None and not v < lt:
+        raise fail(ctor, param, f"< {fmt(lt)}", v)
+    if le is not None and not v <= le:
+        raise fail(ctor, param, f"<= {fmt(le)}", v)
+    return v
+
+
+def duration(ctor: str, param: str, v: Any, *, zero: bool = False):
+    """A duration: a number of steps (> 0, or >= 0 with ``zero``) or a unit
+    string ``"5ep"``, ``"10%"`` or ``"rest"``, returned in canonical form."""
+    if isinstance(v, str):
+        if v.strip() == "rest":
+            return "rest"
+        m = _UNIT.match(v)
+        if m:
+            amount = float(m.group(1))
+            unit = m.group(2)
+            if unit == "%" and not 0 < amount <= 100:
+                raise fail(ctor, param, "a percentage in (0, 100]", v)
+            if amount <= 0 and not zero:
+                raise fail(ctor, param, "> 0", v)
+            return fmt(amount) + unit
+        raise fail(ctor, param, "a number of steps or a duration like '5ep', '10%' or 'rest'", v)
+    if zero:
+        return number(ctor, param, v, ge=0)
+    return number(ctor, param, v, gt=0)
+
+
+def one_of(ctor: str, param: str, v: Any, choices: tuple[str, ...]) -> str:
+    if v not in choices:
+        rule = "one of " + ", ".join(repr(c) for c in choices)
+        raise fail(ctor, param, rule, v)
+    return v
+
+
+def schedule_arg(ctor: str, param: str, v: Any, *, finite: bool = False) -> "Schedule":
+    if not isinstance(v, Schedule):
+        raise fail(ctor, param, "a schedule", v)
+    if finite and v.is_bound and v.duration is None:
+        raise fail(ctor, param, "finite (an endless schedule has no end to stretch or follow)", v)
+    return v
+
+
+# ---------------------------------------------------------- binding of units
+@dataclasses.dataclass(frozen=True)
+class _Env:
+    total_steps: float | None
+    steps_per_epoch: float | None
+    available: float | None  # the span a "rest" duration fills
+
+
+def _resolve(value: Any, env: _Env, where: str):
+    if not isinstance(value, str):
+        return value
+    if value == "rest":
+        if env.available is None:
+            raise SpecError(f"bind(): {where} uses 'rest', which needs total_steps; pass s.bind(total_steps=...)")
+        if env.available <= 0:
+            raise SpecError(
+                f"bind(): 'rest' in {where} leaves no steps: the other phases take all of "
+                f"total_steps={fmt(env.total_steps)}"
+            )
+        return _tidy(env.available)
+    amount, unit = float(value[:-2] if value.endswith("ep") else value[:-1]), value[-2:] if value.endswith("ep") else "%"
+    if unit == "ep":
+        if env.steps_per_epoch is None:
+            raise SpecError(f"bind(): {where} uses {value!r}, which needs steps_per_epoch; pass s.bind(steps_per_epoch=...)")
+        return _tidy(amount * env.steps_per_epoch)
+    if env.total_steps is None:
+        raise SpecError(f"bind(): {where} uses {value!r}, which needs total_steps; pass s.bind(total_steps=...)")
+    return _tidy(amount / 100.0 * env.total_steps)
+
+
+def _tidy(x: float):
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
+def _unit_kinds(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {"rest" if value == "rest" else ("ep" if value.endswith("ep") else "%")}
+    if isinstance(value, tuple):
+        out: set[str] = set()
+        for x in value:
+            out |= _unit_kinds(x)
+        return out
+    return set()
+
+
+# ------------------------------------------------------------------ Schedule
+class Schedule:
+    """Base class of every schedule: a pure function of the step ``t >= 0``.
+
+    Subclasses are frozen dataclasses; ``name`` is the constructor's name,
+    ``_durations`` the fields holding durations (numbers or unit strings).
+    """
+
+    name: ClassVar[str] = "schedule"
+    _durations: ClassVar[tuple[str, ...]] = ()
+    _prec: ClassVar[int] = 9  # printing precedence: atoms bind tightest
+
+    # -- construction -----------------------------------------------------
+    def __post_init__(self) -> None:
+        self._check()
+        kinds: set[str] = set()
+        for f in self._durations:
+            kinds |= _unit_kinds(getattr(self, f))
+        for child in self.children():
+            kinds |= child.units
+        object.__setattr__(self, "_units", frozenset(kinds))
+        if self.rest_count() > 1:
+            raise SpecError(f"{self.name}(): at most one 'rest' duration per schedule; got {self}")
+
+    def _check(self) -> None:
+        """Validate and normalise fields (override); raise ``SpecError``."""
+
+    def _set(self, field: str, value: Any) -> None:
+        object.__setattr__(self, field, value)
+
+    def children(self) -> tuple["Schedule", ...]:
+        """The schedules this one is built from (none for a primitive)."""
+        return ()
+
+    # -- evaluation ---------------------------------------------------------
+    def _at(self, t, xp):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def evaluate(self, t, xp=NUMPY):
+        """The formula on an array ``t`` (already checked ``>= 0``) in namespace ``xp``.
+
+        Adapters call this with their own namespace (torch, Keras, jax.numpy);
+        it contains no Python branch on ``t`` and traces under ``jax.jit``.
+        """
+        if self._units:
+            raise self._unbound_error()
+        return self._at(t, xp)
+
+    def __call__(self, t) -> float:
+        """The value at step ``t`` (a real number >= 0) as a python float."""
+        tt = _check_steps(np.float64(_as_step(t)), self)
+        with np.errstate(all="ignore"):
+            return float(self.evaluate(tt, NUMPY))
+
+    def values(self, ts) -> np.ndarray:
+        """The values at every step of ``ts`` (any array-like), as a float64 array.
+
+        Vectorised: one pass of the formula over the array, no Python loop.
+        ``s.values(ts)[i] == s(ts[i])`` exactly.
+        """
+        t = np.asarray(ts, dtype=np.float64)
+        t = _check_steps(t, self)
+        with np.errstate(all="ignore"):
+            out = self.evaluate(t, NUMPY)
+        return np.array(np.broadcast_to(out, t.shape), dtype=np.float64)
+
+    # -- structure ----------------------------------------------------------
+    @property
+    def units(self) -> frozenset:
+        """Run-relative units used anywhere in the schedule: subset of {'ep', '%', 'rest'}."""
+        return self._units
+
+    @property
+    def is_bound(self) -> bool:
+        """True when every duration is in steps (nothing left for ``bind``)."""
+        return not self._units
+
+    @property
+    def duration(self) -> float | None:
+        """Number of steps until the final value is reached, or None if endless."""
+        if self._units:
+            raise self._unbound_error()
+        return self._duration()
+
+    def _duration(self) -> float | None:
+        return None
+
+    def rest_count(self) -> int:
+        own = sum(1 for f in self._durations if "rest" in _flat(getattr(self, f)))
+        return own + sum(c.rest_count() for c in self.children())
+
+    def bind(self, total_steps: float | None = None, steps_per_epoch: float | None = None) -> "Schedule":
+        """The same schedule with every ``"5ep"``, ``"10%"``, ``"rest"`` turned into steps.
+
+        ``total_steps`` is the run length (for ``%`` and ``rest``),
+        ``steps_per_epoch`` the steps of one epoch (for ``ep``). A bound
+        schedule is returned unchanged.
+
+        >>> import lrkit as lk
+        >>> str((lk.warmup("10%") >> lk.cosine("rest")).bind(total_steps=1000))
+        'warmup(100) >> cosine(900)'
+        """
+        if total_steps is not None:
+            total_steps = number("bind", "total_steps", total_steps, gt=0)
+        if steps_per_epoch is not None:
+            steps_per_epoch = number("bind", "steps_per_epoch", steps_per_epoch, gt=0)
+        if not self._units:
+            return self
+        return self._bind(_Env(total_steps, steps_per_epoch, total_steps))
+
+    def _bind(self, env: _Env) -> "Schedule":
+        if not self._units:
+            return self
+        changes = {}
+        for f in self._durations:
+            v = getattr(self, f)
+            where = f"{self.name}().{f}"
+            if isinstance(v, tuple):
+                changes[f] = type(v)(_resolve(x, env, where) for x in v)
+            else:
+                changes[f] = _resolve(v, env, where)
+        return dataclasses.replace(self, **changes)
+
+    def _unbound_error(self) -> UnboundError:
+        need = []
+        if self._units & {"%", "rest"}:
+            need.append("total_steps=...")
+        if "ep" in self._units:
+            need.append("steps_per_epoch=...")
+        used = ", ".join(repr(u) for u in sorted(self._units))
+        return UnboundError(
+            f"{self} uses run-relative durations ({used}); bind it to a run first: "
+            f"s.bind({', '.join(need)}) (adapters do this when given the run length)"
+        )
+
+    # -- text form ----------------------------------------------------------
+    def args(self) -> tuple[list, dict]:
+        """(positional, keyword) arguments of the canonical constructor call."""
+        pos, kw = [], {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                pos.append(v)
+            elif not _same(v, f.default):
+                kw[f.name] = v
+        return pos, kw
+
+    def __str__(self) -> str:
+        pos, kw = self.args()
+        parts = [fmt(v) for v in pos] + [f"{k}={fmt(v)}" for k, v in kw.items()]
+        return f"{self.name}({', '.join(parts)})"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def to_dict(self) -> dict:
+        """The JSON/YAML form: ``{"type": name, **non-default arguments}``."""
+        from ..spec import to_dict
+
+        return to_dict(self)
+
+    def describe(self) -> str:
+        """One line per phase: step range, start value -> end value, and the phase."""
+        from .compose import describe
+
+        return describe(self)
+
+    # -- operators ----------------------------------------------------------
+    def __rshift__(self, other):
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        from .compose import sequence
+
+        return sequence([self, other])
+
+    def __mul__(self, other):
+        return _binop("*", self, other)
+
+    def __rmul__(self, other):
+        return _binop("*", other, self)
+
+    def __add__(self, other):
+        return _binop("+", self, other)
+
+    def __radd__(self, other):
+        return _binop("+", other, self)
+
+
+def _binop(op, left, right):
+    for side in (left, right):
+        if not isinstance(side, Schedule) and (isinstance(side, bool) or not isinstance(side, numbers.Real)):
+            return NotImplemented
+    from .compose import BinOp
+
+    return BinOp(op, left, right)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b
+    return a == b
+
+
+def _flat(v):
+    if isinstance(v, tuple):
+        out = []
+        for x in v:
+            out.extend(_flat(x))
+        return out
+    return [v]
+
+
+def _as_step(t):
+    if isinstance(t, bool) or not isinstance(t, (numbers.Real, np.ndarray)):
+        raise SpecError(f"step t must be a real number >= 0; got t={t!r}")
+    return t
+
+
+def _check_steps(t: np.ndarray, s: Schedule) -> np.ndarray:
+    if np.isnan(t).any():
+        raise SpecError(f"step t must be a real number >= 0, not NaN (evaluating {s})")
+    if (t < 0).any():
+        bad = float(np.min(t))
+        raise SpecError(f"step t must be >= 0; got t={fmt(bad)} (evaluating {s})")
+    if np.isinf(t).any():
+        if s.is_bound and s.duration is not None:
+            return np.minimum(t, s.duration)
+        raise SpecError(f"step t must be finite for an endless schedule; got t=inf (evaluating {s})")
+    return t
+
+
+# --------------------------------------------------------------- constructors
+REGISTRY: dict[str, Any] = {}
+
+
+def constructor(fn):
+    """Register a public constructor; turn bad call shapes into ``SpecError``.
+
+    Unknown keywords get a did-you-mean, missing or surplus arguments a plain
+    sentence, so ``lk.cosine(10, ned=0.1)`` fails like the text form does.
+    """
+    import difflib
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+    params = list(sig.parameters)
+    required = [p for p, v in sig.parameters.items() if v.default is inspect.Parameter.empty]
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if len(args) > len(params):
+            raise SpecError(
+                f"{name}(): takes at most {len(params)} positional arguments "
+                f"({', '.join(params)}); got {len(args)}"
+            )
+        for k in kwargs:
+            if k not in params:
+                close = difflib.get_close_matches(k, params, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise SpecError(f"{name}(): unknown argument {k!r}{hint}; {name}() takes {', '.join(params)}")
+            if k in params[: len(args)]:
+                raise SpecError(f"{name}(): {k} given twice (by position and by keyword)")
+        missing = [p for p in required[len(args):] if p not in kwargs]
+        if missing:
+            raise SpecError(f"{name}(): {missing[0]} is required; {name}() takes {', '.join(params)}")
+        return fn(*args, **kwargs)
+
+    REGISTRY[name] = wrapper
+    return wrapper

@@ -1,0 +1,64 @@
+"""The array namespace a schedule formula is written against.
+
+A formula is written once, as ``_at(self, t, xp)``, using only the functions
+below and Python arithmetic operators. ``xp`` is :data:`NUMPY` in the core;
+the adapters pass namespaces with the same names over torch tensors, Keras
+ops or ``jax.numpy`` (see ``lrkit.torch``, ``lrkit.keras``, ``lrkit.jax``).
+No formula branches in Python on the value of ``t``: every choice on ``t`` is
+an ``xp.where``, so formulas trace under ``jax.jit`` and ``torch.compile``.
+
+Integer hashing (for deterministic noise) uses ``xp.uint`` / ``xp.float``
+and the operators ``^ >> * &`` on values below 2**32; a namespace may use
+64-bit integers (masking keeps products in range) or native uint32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["NUMPY", "NumpyOps", "Ops"]
+
+
+class Ops:
+    """Interface of an array namespace (documentation; adapters duck-type it)."""
+
+    pi = math.pi
+
+    def minimum(self, a, b): ...
+    def maximum(self, a, b): ...
+    def where(self, cond, a, b): ...
+    def floor(self, x): ...
+    def cos(self, x): ...
+    def exp(self, x): ...
+    def log(self, x): ...
+    def sqrt(self, x): ...
+    def power(self, a, b): ...
+    def uint(self, x): ...  # non-negative integral float < 2**32 -> integer array
+    def float(self, u): ...  # integer array -> float array
+
+
+class NumpyOps(Ops):
+    """float64 NumPy: the reference evaluation used by ``s(t)`` and ``s.values``."""
+
+    minimum = staticmethod(np.minimum)
+    maximum = staticmethod(np.maximum)
+    where = staticmethod(np.where)
+    floor = staticmethod(np.floor)
+    cos = staticmethod(np.cos)
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    power = staticmethod(np.power)
+
+    @staticmethod
+    def uint(x):
+        return np.asarray(x).astype(np.uint64)
+
+    @staticmethod
+    def float(u):
+        return np.asarray(u).astype(np.float64)
+
+
+NUMPY = NumpyOps()
