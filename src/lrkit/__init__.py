@@ -12,6 +12,7 @@ True
 """
 
 from .errors import MissingDependencyError, SpecError, UnboundError
+from .plateau import Plateau
 from .schedules import (
     Schedule, constant, cosine, cyclic, exponential, interpolate, inverse_sqrt, inverse_time, linear,
     multistep, noisy, one_cycle, piecewise, polynomial, restarts, sequence, step, warmup, wsd,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MissingDependencyError",
+    "Plateau",
     "Schedule",
     "SpecError",
     "UnboundError",

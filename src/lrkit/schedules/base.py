@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SpecError, UnboundError
-from .ops import NUMPY
+from .ops import NUMPY, NUMPY32
 
 __all__ = ["Schedule", "fmt", "show"]
 
@@ -171,6 +171,22 @@ def _unit_kinds(value: Any) -> set[str]:
 
 
 # ------------------------------------------------------------------ Schedule
+_CHUNK = 1 << 15
+_POOL = None
+
+
+def _pool():
+    """Worker threads for large ``values()`` calls (numpy releases the GIL)."""
+    global _POOL
+    if _POOL is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)),
+                                   thread_name_prefix="lrkit-values")
+    return _POOL
+
+
 class Schedule:
     """Base class of every schedule: a pure function of the step ``t >= 0``.
 
@@ -181,6 +197,7 @@ class Schedule:
     name: ClassVar[str] = "schedule"
     _durations: ClassVar[tuple[str, ...]] = ()
     _prec: ClassVar[int] = 9  # printing precedence: atoms bind tightest
+    _positional: ClassVar[tuple[str, ...]] = ()  # optional fields still printed by position
 
     # -- construction -----------------------------------------------------
     def __post_init__(self) -> None:
@@ -224,17 +241,41 @@ class Schedule:
         with np.errstate(all="ignore"):
             return float(self.evaluate(tt, NUMPY))
 
-    def values(self, ts) -> np.ndarray:
+    def values(self, ts, dtype=np.float64) -> np.ndarray:
         """The values at every step of ``ts`` (any array-like), as a float64 array.
 
-        Vectorised: one pass of the formula over the array, no Python loop.
-        ``s.values(ts)[i] == s(ts[i])`` exactly.
+        ``dtype=np.float32`` evaluates in single precision: a fast preview
+        (plots of millions of steps), values to float32 precision.
+
+        Vectorised: the formula runs over whole arrays, no Python loop per step
+        (large arrays are cut into cache-sized chunks, spread over the CPU
+        cores; every element is computed by the same operations, so
+        ``s.values(ts)[i] == s(ts[i])`` exactly).
         """
+        if self._units:
+            raise self._unbound_error()
+        dt = np.dtype(dtype)
+        if dt not in (np.float64, np.float32):
+            raise SpecError(f"values(): dtype must be float64 or float32; got dtype={dt}")
         t = np.asarray(ts, dtype=np.float64)
+        t = t.astype(dt, copy=False)
+        out = np.empty(t.shape, dtype=dt)
+        flat_t, flat_out = t.reshape(-1), out.reshape(-1)
+        n = flat_t.size
+        if n <= _CHUNK:
+            self._values_into(flat_t, flat_out)
+            return out
+        starts = range(0, n, _CHUNK)
+        pool = _pool()
+        jobs = [pool.submit(self._values_into, flat_t[i:i + _CHUNK], flat_out[i:i + _CHUNK]) for i in starts]
+        for job in jobs:
+            job.result()
+        return out
+
+    def _values_into(self, t: np.ndarray, out: np.ndarray) -> None:
         t = _check_steps(t, self)
         with np.errstate(all="ignore"):
-            out = self.evaluate(t, NUMPY)
-        return np.array(np.broadcast_to(out, t.shape), dtype=np.float64)
+            out[...] = self._at(t, NUMPY if t.dtype == np.float64 else NUMPY32)
 
     # -- structure ----------------------------------------------------------
     @property
@@ -311,7 +352,8 @@ class Schedule:
         pos, kw = [], {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if required or (f.name in self._positional and not kw and not _same(v, f.default)):
                 pos.append(v)
             elif not _same(v, f.default):
                 kw[f.name] = v
@@ -389,12 +431,14 @@ def _as_step(t):
 
 
 def _check_steps(t: np.ndarray, s: Schedule) -> np.ndarray:
-    if np.isnan(t).any():
-        raise SpecError(f"step t must be a real number >= 0, not NaN (evaluating {s})")
-    if (t < 0).any():
+    if t.size == 0:
+        return t
+    if not (t >= 0).all():
+        if np.isnan(t).any():
+            raise SpecError(f"step t must be a real number >= 0, not NaN (evaluating {s})")
         bad = float(np.min(t))
         raise SpecError(f"step t must be >= 0; got t={fmt(bad)} (evaluating {s})")
-    if np.isinf(t).any():
+    if t.max() == np.inf:
         if s.is_bound and s.duration is not None:
             return np.minimum(t, s.duration)
         raise SpecError(f"step t must be finite for an endless schedule; got t=inf (evaluating {s})")

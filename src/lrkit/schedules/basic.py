@@ -23,6 +23,7 @@ class Constant(Schedule):
     steps: float | str | None = None
     name = "constant"
     _durations = ("steps",)
+    _positional = ("value",)
 
     def _check(self):
         self._set("value", number(self.name, "value", self.value, ge=0))

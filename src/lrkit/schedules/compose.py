@@ -76,11 +76,15 @@ class Sequence(Schedule):
         return Sequence(tuple(bound))
 
     def _at(self, t, xp):
-        offs = self.offsets()
-        value = self.phases[-1].evaluate(xp.maximum(t - offs[-1], 0.0), xp)
-        for i in range(len(self.phases) - 2, -1, -1):
+        offs = self.offsets() + [float("inf")]
+        live = range(len(self.phases))
+        if getattr(xp, "eager", False) and getattr(t, "size", 1) > 0:  # skip phases t never reaches
+            lo, hi = float(t.min()), float(t.max())
+            live = [i for i in live if offs[i] <= hi and offs[i + 1] > lo] or [len(self.phases) - 1]
+        value = None
+        for i in reversed(live):
             local = self.phases[i].evaluate(xp.maximum(t - offs[i], 0.0), xp)
-            value = xp.where(t < offs[i + 1], local, value)
+            value = local if value is None else xp.where(t < offs[i + 1], local, value)
         return value
 
     def __str__(self):

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["NUMPY", "NumpyOps", "Ops"]
+__all__ = ["NUMPY", "NUMPY32", "Numpy32Ops", "NumpyOps", "Ops"]
 
 
 class Ops:
@@ -40,7 +40,14 @@ class Ops:
 
 
 class NumpyOps(Ops):
-    """float64 NumPy: the reference evaluation used by ``s(t)`` and ``s.values``."""
+    """float64 NumPy: the reference evaluation used by ``s(t)`` and ``s.values``.
+
+    ``eager`` tells formulas that ``t`` holds concrete numbers, so a sequence
+    may skip phases that no element of ``t`` falls in (never used to choose a
+    value: results are the same either way).
+    """
+
+    eager = True
 
     minimum = staticmethod(np.minimum)
     maximum = staticmethod(np.maximum)
@@ -61,4 +68,13 @@ class NumpyOps(Ops):
         return np.asarray(u).astype(np.float64)
 
 
+class Numpy32Ops(NumpyOps):
+    """float32 NumPy: a fast preview (``s.values(ts, dtype=np.float32)``)."""
+
+    @staticmethod
+    def float(u):
+        return np.asarray(u).astype(np.float32)
+
+
 NUMPY = NumpyOps()
+NUMPY32 = Numpy32Ops()

@@ -1,0 +1,156 @@
+"""What a range test returns: the curves, the suggestions and why."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import SpecError
+from . import heuristics as h
+
+__all__ = ["MIN_POINTS", "RangeTestResult"]
+
+MIN_POINTS = h.MIN_POINTS
+HEURISTICS = ("steepest", "valley", "min/10")
+
+
+def _choose(suggestions: Mapping[str, float | None]) -> tuple[str | None, str | None]:
+    """The heuristic whose lr is the median of the available ones (the lower
+    middle when two): robust to one heuristic going astray."""
+    have = sorted((v, k) for k, v in suggestions.items() if v is not None)
+    if not have:
+        return None, "no heuristic applies (see reasons)"
+    return have[(len(have) - 1) // 2][1], None
+
+
+def _range(lrs: np.ndarray, s: np.ndarray, suggestion: float | None) -> tuple[tuple[float, float] | None, str | None]:
+    if suggestion is None:
+        return None, "no suggestion to build it on"
+    high = float(lrs[int(np.argmin(s))] / 3)
+    high = max(high, suggestion)
+    return (high / 10, high), None
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64).copy()
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RangeTestResult:
+    """The outcome of a learning-rate range test.
+
+    - ``lrs``, ``losses``, ``smoothed``: the curve (float64, read-only), one
+      entry per step kept (a NaN/inf loss stops the sweep and is not kept).
+    - ``suggestions``: heuristic name -> lr, for ``steepest``, ``valley`` and
+      ``min/10`` (see :mod:`lrkit.finder.heuristics`); ``None`` when one
+      cannot apply, and then ``reasons[name]`` says why.
+    - ``suggestion`` / ``method``: the chosen lr and its heuristic, the
+      median of the available suggestions.
+    - ``spread``: ``log10(max/min)`` of the available suggestions, in
+      decades: 0 when they agree, above 1 when they disagree tenfold.
+    - ``range``: ``(low, high)`` for one-cycle / cyclic schedules.
+    - ``stopped_early``, ``reason``: why the sweep ended.
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    suggestions: Mapping[str, float | None]
+    suggestion: float | None
+    method: str | None
+    spread: float | None
+    range: tuple[float, float] | None
+    stopped_early: bool
+    reason: str
+    reasons: Mapping[str, str]
+    start: float
+    end: float
+    steps: int
+    mode: str
+    smooth: float
+    diverge: float
+
+    @classmethod
+    def build(cls, lrs, losses, smoothed, *, reason: str, stopped_early: bool, **sweep: Any) -> "RangeTestResult":
+        """Apply the heuristics to a recorded curve (used by ``range_test``)."""
+        lrs, losses, smoothed = _frozen(lrs), _frozen(losses), _frozen(smoothed)
+        found = {
+            "steepest": h.steepest(lrs, smoothed),
+            "valley": h.valley(lrs, smoothed),
+            "min/10": h.min_over_10(lrs, smoothed, completed=not stopped_early),
+        }
+        suggestions = {k: v for k, (v, _) in found.items()}
+        reasons = {k: why for k, (_, why) in found.items() if why}
+        method, why = _choose(suggestions)
+        if why:
+            reasons["suggestion"] = why
+        suggestion = suggestions[method] if method else None
+        have = [v for v in suggestions.values() if v is not None]
+        spread = float(math.log10(max(have) / min(have))) if len(have) >= 2 else None
+        if spread is None:
+            reasons["spread"] = "needs two or more suggestions"
+        rng, why = _range(lrs, smoothed, suggestion)
+        if why:
+            reasons["range"] = why
+        return cls(lrs, losses, smoothed, MappingProxyType(suggestions), suggestion, method, spread, rng,
+                   bool(stopped_early), reason, MappingProxyType(reasons), **sweep)
+
+    def __repr__(self) -> str:
+        sug = f"{self.suggestion:.3g} ({self.method})" if self.suggestion is not None else "None"
+        rng = f"({self.range[0]:.3g}, {self.range[1]:.3g})" if self.range else "None"
+        return (f"RangeTestResult(suggestion={sug}, range={rng}, points={len(self.lrs)}/{self.steps}, "
+                f"reason={self.reason!r})")
+
+    def summary(self) -> str:
+        """A few lines for a terminal: the suggestion, each heuristic, the range, the stop."""
+        lines = [f"suggested lr: {self.suggestion:.3g} ({self.method})" if self.suggestion is not None
+                 else f"suggested lr: none ({self.reasons.get('suggestion')})"]
+        for k in HEURISTICS:
+            v = self.suggestions.get(k)
+            lines.append(f"  {k:9s} {v:.3g}" if v is not None else f"  {k:9s} -  ({self.reasons[k]})")
+        if self.spread is not None:
+            lines.append(f"  spread    {self.spread:.2f} decades")
+        lines.append(f"range: {self.range[0]:.3g} .. {self.range[1]:.3g}" if self.range
+                     else f"range: none ({self.reasons['range']})")
+        lines.append(f"sweep: {len(self.lrs)}/{self.steps} steps, {self.reason}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """The curve and the findings as JSON-ready Python values."""
+        return {
+            "lrs": self.lrs.tolist(), "losses": self.losses.tolist(), "smoothed": self.smoothed.tolist(),
+            "suggestions": dict(self.suggestions), "suggestion": self.suggestion, "method": self.method,
+            "spread": self.spread, "range": list(self.range) if self.range else None,
+            "stopped_early": self.stopped_early, "reason": self.reason, "reasons": dict(self.reasons),
+            "sweep": {"start": self.start, "end": self.end, "steps": self.steps, "mode": self.mode,
+                      "smooth": self.smooth, "diverge": self.diverge},
+        }
+
+    def one_cycle(self, steps, **kw):
+        """``lk.one_cycle(steps, peak=high, div_factor=high/low)`` from ``range``:
+        an absolute-lr schedule rising from ``low`` to ``high``, then annealing.
+        Keywords go to ``lk.one_cycle`` (``div_factor`` among them, to override).
+
+        Use it with absolute values, e.g. ``lrkit.torch.Scheduler(opt, s, absolute=True)``.
+        """
+        from ..schedules import one_cycle
+
+        if self.range is None:
+            raise SpecError(f"RangeTestResult.one_cycle(): the range test gave no range: {self.reasons['range']}")
+        low, high = self.range
+        kw.setdefault("div_factor", high / low)
+        return one_cycle(steps, peak=high, **kw)
+
+    def plot(self, path: str | None = None, *, title: str | None = None):
+        """Loss against lr (log axis): raw and smoothed, each suggestion marked,
+        the chosen one bold, the range shaded. Writes a PNG to ``path`` and
+        returns it; without ``path`` returns the matplotlib ``Figure``."""
+        from .plotting import plot_result
+
+        return plot_result(self, path, title=title)
