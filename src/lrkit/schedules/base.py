@@ -237,9 +237,16 @@ class Schedule:
 
     def __call__(self, t) -> float:
         """The value at step ``t`` (a real number >= 0) as a python float."""
-        tt = _check_steps(np.float64(_as_step(t)), self)
+        if self._units:
+            raise self._unbound_error()
+        if type(t) is not float:
+            t = float(_as_step(t))
+        if not t >= 0:
+            raise SpecError(f"step t must be a real number >= 0; got t={fmt(t)} (evaluating {self})")
+        if t == math.inf:
+            t = float(_check_steps(np.array([t]), self)[0])
         with np.errstate(all="ignore"):
-            return float(self.evaluate(tt, NUMPY))
+            return float(self._at(np.float64(t), NUMPY))
 
     def values(self, ts, dtype=np.float64) -> np.ndarray:
         """The values at every step of ``ts`` (any array-like), as a float64 array.
@@ -425,7 +432,9 @@ def _flat(v):
 
 
 def _as_step(t):
-    if isinstance(t, bool) or not isinstance(t, (numbers.Real, np.ndarray)):
+    if isinstance(t, np.ndarray) and t.ndim == 0:
+        t = t[()]
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise SpecError(f"step t must be a real number >= 0; got t={t!r}")
     return t
 

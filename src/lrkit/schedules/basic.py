@@ -292,7 +292,7 @@ def exponential(gamma=None, half_life=None, start=1.0) -> Schedule:
     (then ``gamma = 0.5 ** (1 / half_life)``). Endless. Same as torch ``ExponentialLR``.
 
     >>> import lrkit as lk
-    >>> lk.exponential(half_life=100)(200)
+    >>> round(lk.exponential(half_life=100)(200), 12)
     0.25
     """
     return Exponential(gamma, half_life, start)

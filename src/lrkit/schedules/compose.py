@@ -10,6 +10,8 @@ import math
 import numbers
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from ..errors import SpecError
 from .base import Schedule, _Env, constructor, fail, fmt, number, one_of, schedule_arg
 
@@ -55,12 +57,15 @@ class Sequence(Schedule):
 
     def offsets(self) -> list[float]:
         """Global step at which each phase starts."""
-        out, acc = [], 0.0
-        for p in self.phases:
-            out.append(acc)
-            d = p.duration
-            acc = acc + d if d is not None else acc
-        return out
+        cached = self.__dict__.get("_offsets")
+        if cached is None:
+            cached, acc = [], 0
+            for p in self.phases:
+                cached.append(acc)
+                d = p.duration
+                acc = acc + d if d is not None else acc
+            object.__setattr__(self, "_offsets", cached)
+        return list(cached)
 
     def _duration(self):
         last = self.phases[-1].duration
@@ -76,10 +81,10 @@ class Sequence(Schedule):
         return Sequence(tuple(bound))
 
     def _at(self, t, xp):
-        offs = self.offsets() + [float("inf")]
+        offs = self.offsets() + [math.inf]
         live = range(len(self.phases))
         if getattr(xp, "eager", False) and getattr(t, "size", 1) > 0:  # skip phases t never reaches
-            lo, hi = float(t.min()), float(t.max())
+            lo, hi = (float(t), float(t)) if np.ndim(t) == 0 else (float(t.min()), float(t.max()))
             live = [i for i in live if offs[i] <= hi and offs[i + 1] > lo] or [len(self.phases) - 1]
         value = None
         for i in reversed(live):
