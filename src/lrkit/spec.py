@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import numbers
+import warnings
 from typing import Any
 
 from .errors import SpecError
@@ -119,7 +120,9 @@ def parse(text: str) -> Schedule:
         raise SpecError(f"parse(): text must be at most {_MAX_TEXT} characters; got {len(text)}")
     src = text.strip()
     try:
-        tree = ast.parse(src, mode="eval")
+        with warnings.catch_warnings():  # e.g. "1if": Python's SyntaxWarning is not for our users
+            warnings.simplefilter("ignore")
+            tree = ast.parse(src, mode="eval")
     except SyntaxError as e:
         col = e.offset or 1
         raise SpecError(f"parse(): invalid syntax at column {col} of {src!r}: {e.msg}") from None
@@ -158,7 +161,7 @@ def to_dict(s: Schedule) -> dict:
     import dataclasses
 
     pos, kw = s.args()
-    names = [f.name for f in dataclasses.fields(s)]
+    names = [s._renamed.get(f.name, f.name) for f in dataclasses.fields(s)]
     out = {"type": s.name}
     out.update({n: _plain(v) for n, v in zip(names, pos)})
     out.update({k: _plain(v) for k, v in kw.items()})

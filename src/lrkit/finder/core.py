@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..schedules.base import fail, fmt, number, one_of, show
+from .heuristics import skip_count
 from .result import MIN_POINTS, RangeTestResult
 
 __all__ = ["MODES", "range_test", "smooth_losses", "sweep_lrs"]
@@ -138,6 +139,7 @@ def range_test(train_step: Callable[[float], Any], start: float = 1e-7, end: flo
     raw: list[float] = []
     smoothed: list[float] = []
     best = math.inf
+    warm = skip_count(steps)
     reason = f"completed all {steps} steps"
     for i, lr in enumerate(plan.tolist()):
         loss = _as_loss(train_step(lr), lr)
@@ -150,6 +152,8 @@ def range_test(train_step: Callable[[float], Any], start: float = 1e-7, end: flo
         smoothed.append(s)
         if callback is not None:
             callback(i, lr, loss, s)
+        if i < warm:
+            continue
         best = min(best, s)
         if s - best > (diverge - 1.0) * abs(best):
             reason = (f"stopped at step {i}: diverged at lr={lr:.3g} (smoothed loss {s:.4g} "

@@ -46,8 +46,9 @@ def steepest(lrs: np.ndarray, s: np.ndarray) -> tuple[float | None, str | None]:
     why = _too_short(len(s))
     if why:
         return None, why
-    skip, imin = skip_count(len(s)), int(np.argmin(s))
-    if imin < skip + 1:
+    skip = skip_count(len(s))
+    imin = skip + int(np.argmin(s[skip:]))
+    if imin < skip + 2:
         return None, (f"the smoothed loss was lowest at lr={lrs[imin]:.3g}, at the start of the sweep: "
                       f"it never fell; lower `start`")
     g = np.gradient(s, np.log10(lrs))
@@ -91,8 +92,9 @@ def min_over_10(lrs: np.ndarray, s: np.ndarray, *, completed: bool) -> tuple[flo
     why = _too_short(len(s))
     if why:
         return None, why
-    imin = int(np.argmin(s))
-    if imin < skip_count(len(s)):
+    skip = skip_count(len(s))
+    imin = skip + int(np.argmin(s[skip:]))
+    if imin == skip:
         return None, (f"the smoothed loss was lowest at lr={lrs[imin]:.3g}, at the start of the sweep: "
                       f"it never fell; lower `start`")
     if completed and imin == len(s) - 1:

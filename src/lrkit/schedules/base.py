@@ -73,6 +73,8 @@ def number(ctor: str, param: str, v: Any, *, gt=None, ge=None, le=None, lt=None)
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise fail(ctor, param, "a number", v)
     v = int(v) if isinstance(v, numbers.Integral) else float(v)
+    if isinstance(v, int) and abs(v) > 2**1023:  # no float64 holds it: it would overflow in a formula
+        raise fail(ctor, param, "finite", v)
     if isinstance(v, float) and math.isnan(v):
         raise fail(ctor, param, "a number, not NaN", v)
     if isinstance(v, float) and math.isinf(v):
@@ -98,8 +100,8 @@ def duration(ctor: str, param: str, v: Any, *, zero: bool = False):
         if m:
             amount = float(m.group(1))
             unit = m.group(2)
-            if unit == "%" and not 0 < amount <= 100:
-                raise fail(ctor, param, "a percentage in (0, 100]", v)
+            if unit == "%" and not (amount <= 100 and (amount > 0 or zero)):
+                raise fail(ctor, param, "a percentage in [0, 100]" if zero else "a percentage in (0, 100]", v)
             if amount <= 0 and not zero:
                 raise fail(ctor, param, "> 0", v)
             return fmt(amount) + unit
@@ -197,6 +199,7 @@ class Schedule:
     name: ClassVar[str] = "schedule"
     _durations: ClassVar[tuple[str, ...]] = ()
     _prec: ClassVar[int] = 9  # printing precedence: atoms bind tightest
+    _renamed: ClassVar[dict[str, str]] = {}  # field -> constructor parameter, where they differ
     _positional: ClassVar[tuple[str, ...]] = ()  # optional fields still printed by position
 
     # -- construction -----------------------------------------------------
@@ -245,8 +248,8 @@ class Schedule:
             raise SpecError(f"step t must be a real number >= 0; got t={fmt(t)} (evaluating {self})")
         if t == math.inf:
             t = float(_check_steps(np.array([t]), self)[0])
-        with np.errstate(all="ignore"):
-            return float(self._at(np.float64(t), NUMPY))
+        with np.errstate(all="ignore"):  # a 1-element array, not a scalar: numpy's array kernels
+            return float(self._at(np.array([t]), NUMPY)[0])  # (SIMD pow, exp, ...) round like values()
 
     def values(self, ts, dtype=np.float64) -> np.ndarray:
         """The values at every step of ``ts`` (any array-like), as a float64 array.
@@ -363,7 +366,7 @@ class Schedule:
             if required or (f.name in self._positional and not kw and not _same(v, f.default)):
                 pos.append(v)
             elif not _same(v, f.default):
-                kw[f.name] = v
+                kw[self._renamed.get(f.name, f.name)] = v
         return pos, kw
 
     def __str__(self) -> str:
@@ -436,6 +439,8 @@ def _as_step(t):
         t = t[()]
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise SpecError(f"step t must be a real number >= 0; got t={t!r}")
+    if isinstance(t, numbers.Integral) and abs(t) > 2**1023:  # beyond float64: as far as inf
+        return math.inf if t > 0 else -math.inf
     return t
 
 

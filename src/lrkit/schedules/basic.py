@@ -96,6 +96,8 @@ class MultiStep(Schedule):
         if isinstance(ms, (str, bytes)) or not isinstance(ms, (list, tuple)):
             raise fail(self.name, "milestones", "a list of steps", ms)
         ms = ListArg(duration(self.name, "milestones", m, zero=True) for m in ms)
+        if "rest" in ms:
+            raise fail(self.name, "milestones", "steps, 'Nep' or 'N%' ('rest' is only for phase lengths)", "rest")
         nums = [m for m in ms if not isinstance(m, str)]
         if len(nums) == len(ms) and any(b < a for a, b in zip(nums, nums[1:])):
             raise fail(self.name, "milestones", "sorted (non-decreasing)", ms)
@@ -136,7 +138,9 @@ class Exponential(Schedule):
         return self.gamma if self.gamma is not None else 0.5 ** (1.0 / self.half_life)
 
     def _at(self, t, xp):
-        return self.start * xp.power(self.rate, t)
+        if self.half_life is not None:  # 0.5 ** (t / h): exactly 0.5**k at t = k * half_life
+            return self.start * xp.power(0.5, t / self.half_life)
+        return self.start * xp.power(self.gamma, t)
 
 
 @dataclass(frozen=True, repr=False)

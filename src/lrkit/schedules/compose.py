@@ -86,9 +86,13 @@ class Sequence(Schedule):
         if getattr(xp, "eager", False) and getattr(t, "size", 1) > 0:  # skip phases t never reaches
             lo, hi = (float(t), float(t)) if np.ndim(t) == 0 else (float(t.min()), float(t.max()))
             live = [i for i in live if offs[i] <= hi and offs[i + 1] > lo] or [len(self.phases) - 1]
+        last, end = len(self.phases) - 1, self._duration()
         value = None
         for i in reversed(live):
-            local = self.phases[i].evaluate(xp.maximum(t - offs[i], 0.0), xp)
+            local = xp.maximum(t - offs[i], 0.0)
+            if i == last and end is not None:  # past the end: exactly the last phase's end, as
+                local = xp.where(t >= end, self.phases[i].duration, local)  # t - offset may round below it
+            local = self.phases[i].evaluate(local, xp)
             value = local if value is None else xp.where(t < offs[i + 1], local, value)
         return value
 
@@ -125,14 +129,13 @@ class BinOp(Schedule):
         word = "factor" if self.op == "*" else "offset"
         for side in ("left", "right"):
             v = getattr(self, side)
-            if not isinstance(v, Schedule):
+            if not isinstance(v, Schedule):  # e.g. "mul(): factor must be >= 0; got factor=-2"
                 if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                    raise SpecError(f"schedule {self.op} {word}: the {word} must be a number or a schedule; got {v!r}")
-                if math.isnan(v) or math.isinf(v) or v < 0:
-                    raise SpecError(f"schedule {self.op} {word}: the {word} must be a finite number >= 0; got {fmt(v)}")
-                self._set(side, int(v) if isinstance(v, numbers.Integral) else float(v))
+                    raise fail(self.name, word, "a number or a schedule", v)
+                self._set(side, number(self.name, word, v, ge=0))
         if not isinstance(self.left, Schedule) and not isinstance(self.right, Schedule):
-            raise SpecError(f"{self.op}: one side must be a schedule")
+            raise SpecError(f"{self.name}(): left or right must be a schedule; "
+                            f"got left={fmt(self.left)}, right={fmt(self.right)}")
 
     def children(self):
         return tuple(x for x in (self.left, self.right) if isinstance(x, Schedule))
@@ -172,6 +175,8 @@ class Restarts(Schedule):
         schedule_arg(self.name, "inner", self.inner)
         if not _finite(self.inner):
             raise fail(self.name, "inner", "finite (an endless schedule cannot be repeated)", self.inner)
+        if self.inner.is_bound and not self.inner.duration > 0:
+            raise fail(self.name, "inner", "longer than 0 steps (a cycle of 0 steps cannot repeat)", self.inner)
         self._set("period_mult", number(self.name, "period_mult", self.period_mult, ge=1))
         self._set("decay", number(self.name, "decay", self.decay, gt=0))
         if self.cycles is not None:
@@ -179,6 +184,13 @@ class Restarts(Schedule):
             if not float(c).is_integer():
                 raise fail(self.name, "cycles", "a whole number >= 1", self.cycles)
             self._set("cycles", int(c))
+            if self.inner.is_bound:
+                try:
+                    total = float(self._duration())
+                except OverflowError:
+                    total = math.inf
+                if not math.isfinite(total):
+                    raise fail(self.name, "cycles", "few enough for a finite total duration", self.cycles)
 
     def children(self):
         return (self.inner,)
@@ -213,6 +225,8 @@ class Restarts(Schedule):
         else:
             local = (t - d * (xp.power(m, k) - 1) / (m - 1)) / xp.power(m, k)
         local = xp.minimum(xp.maximum(local, 0.0), d)
+        if self.cycles is not None:  # past the end: exactly the last cycle's end (t - start may round below d)
+            local = xp.where(t >= self._duration(), d, local)
         value = self.inner.evaluate(local, xp)
         return value if self.decay == 1 else value * xp.power(self.decay, k)
 

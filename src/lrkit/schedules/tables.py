@@ -33,24 +33,25 @@ def _sorted(ctor, param, times, strict, shown):
 @dataclass(frozen=True, repr=False)
 class Piecewise(Schedule):
     boundaries: tuple
-    values: tuple
+    levels: tuple  # the ``values`` argument: a field named ``values`` would hide ``Schedule.values()``
     name = "piecewise"
     _durations = ("boundaries",)
+    _renamed = {"levels": "values"}
 
     def _check(self):
         b = _sequence_arg(self.name, "boundaries", self.boundaries, "a list of steps")
-        v = _sequence_arg(self.name, "values", self.values, "a list of numbers")
+        v = _sequence_arg(self.name, "values", self.levels, "a list of numbers")
         b = ListArg(_no_rest(self.name, "boundaries", duration(self.name, "boundaries", x, zero=True)) for x in b)
         v = ListArg(number(self.name, "values", x, ge=0) for x in v)
         _sorted(self.name, "boundaries", b, False, b)
         if len(v) != len(b) + 1:
             raise fail(self.name, "values", f"one longer than boundaries ({len(b) + 1} values)", v)
         self._set("boundaries", b)
-        self._set("values", v)
+        self._set("levels", v)
 
     def _at(self, t, xp):
-        out = t * 0.0 + self.values[0]
-        for b, v in zip(self.boundaries, self.values[1:]):
+        out = t * 0.0 + self.levels[0]
+        for b, v in zip(self.boundaries, self.levels[1:]):
             out = xp.where(t >= b, v, out)
         return out
 
