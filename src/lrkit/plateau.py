@@ -44,9 +44,9 @@ class Plateau:
       ``scale <- max(scale * factor, min_scale)``, applied only if it lowers the
       scale by more than ``eps``; then the cooldown starts and the count clears.
 
-    A NaN or infinite metric is never better: it counts as a bad epoch (torch
-    does the same for NaN and ``+inf`` in min mode, but lets ``-inf`` become a
-    best that nothing can beat afterwards; lrkit does not).
+    A NaN or infinite metric is never better: it counts as a bad epoch. torch
+    does the same for NaN, but lets ``-inf`` (min mode) or ``+inf`` (max mode)
+    become a best that nothing can beat afterwards; lrkit does not.
 
     The effective multiplier of a run is ``schedule(t) * plateau.scale``.
 

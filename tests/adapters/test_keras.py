@@ -210,6 +210,25 @@ def reference_plateau_state(scores):
     return p.state_dict()
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_keras_reduce_lr_on_plateau_is_plateau_with_patience_and_cooldown_one_less(seed):
+    """Keras reduces when its wait count reaches patience (torch: exceeds it) and
+    counts the last cooldown epoch (torch skips it): Keras's
+    ReduceLROnPlateau(patience=p, cooldown=c, min_delta=d) applies the scales of
+    lk.Plateau(patience=p - 1, cooldown=c - 1, threshold=d, threshold_mode="abs")."""
+    rng = np.random.default_rng(seed)
+    scores = [float(v) for v in np.round(rng.uniform(0, 1, 12), 1)]  # ties and small steps on purpose
+    p, c = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    theirs, ours = Kernels(), Kernels()
+    tiny_model(0.01).fit(X, Y, batch_size=4, epochs=12, shuffle=False, verbose=0, callbacks=[
+        Feed(scores), keras.callbacks.ReduceLROnPlateau("score", mode="min", factor=0.5, patience=p, cooldown=c, min_delta=0.05),
+        theirs])
+    same = lk.Plateau(factor=0.5, patience=p - 1, cooldown=c - 1, threshold=0.05, threshold_mode="abs")
+    tiny_model(0.01).fit(X, Y, batch_size=4, epochs=12, shuffle=False, verbose=0,
+                         callbacks=[Feed(scores), lrkit.keras.PlateauCallback(same, monitor="score"), ours])
+    close32(ours.values, theirs.values)
+
+
 def test_plateau_callback_rejects_a_keras_schedule():
     model = tiny_model(KS.ExponentialDecay(0.1, 10, 0.9))
     cb = lrkit.keras.PlateauCallback(plateau(), monitor="loss")

@@ -79,3 +79,12 @@ def test_evaluates_inside_torch_compile_without_graph_breaks():
     fn = torch.compile(lambda t: s.evaluate(t, ops), fullgraph=True, backend="eager")
     t = torch.arange(120, dtype=torch.float64)
     np.testing.assert_allclose(fn(t).numpy(), s.values(t.numpy()), rtol=1e-12, atol=1e-15)
+
+
+def test_float32_power_of_a_python_number_does_not_drift():
+    """0.999 ** t with 0.999 rounded to float32 would be off by t * 1.3e-8 relative (6e-5 at t=5000)."""
+    s = lk.exponential(0.999)
+    t = np.arange(0, 5000, 7, dtype=np.float64)
+    got = s.evaluate(torch.tensor(t, dtype=torch.float32), TorchOps(torch.float32)).numpy()
+    assert abs(float(np.float32(0.999)) - 0.999) / 0.999 > 1e-8  # the rounding being corrected
+    np.testing.assert_allclose(got, s.values(t), rtol=4e-6)

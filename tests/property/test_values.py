@@ -69,9 +69,9 @@ def test_sequence_switches_at_the_boundary(a, b, frac):
 
 
 @SETTINGS
-@given(whole_finite(), finite(), st.integers(0, 3_000))
+@given(whole_finite(), whole_finite(), st.integers(0, 3_000))
 def test_sequence_gives_each_phase_local_time(a, b, k):
-    assert isinstance(a.duration, int)  # whole offsets: t - offset is exact
+    assert float(a.duration).is_integer()  # whole offsets: t - offset is exact
     s = a >> b
     assert s(a.duration + k) == b(k)
 

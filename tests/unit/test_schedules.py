@@ -249,3 +249,13 @@ def test_evaluate_in_numpy_equals_values():
     s = lk.warmup(5) >> lk.restarts(lk.cosine(10), period_mult=2) * 0.5
     t = np.arange(0, 100, 0.5)
     assert np.array_equal(s.evaluate(t), s.values(t))
+
+
+def test_values_on_large_shuffled_arrays_equal_calls_exactly():
+    """Big inputs are cut into chunks (and threads); every element still matches s(t)."""
+    s = lk.noisy(lk.warmup(1000) >> lk.restarts(lk.cosine(5000.5, end=0.1), period_mult=1.5, cycles=5), 0.1)
+    ts = np.random.default_rng(0).permutation(np.arange(0, 150_000, 0.75))
+    v = s.values(ts)
+    pick = np.random.default_rng(1).integers(0, ts.size, 300)
+    assert [v[i] for i in pick] == [s(ts[i]) for i in pick]
+    assert np.array_equal(s.values(ts[::-3]), v[::-3])  # strided views too

@@ -17,7 +17,6 @@ The torch helper is ``lrkit.finder.torch.find_lr`` (importing it imports torch).
 from __future__ import annotations
 
 from .core import MODES, range_test, smooth_losses, sweep_lrs
-from .heuristics import VALLEY_AT
 from .result import HEURISTICS, RangeTestResult
 
-__all__ = ["HEURISTICS", "MODES", "RangeTestResult", "VALLEY_AT", "range_test", "smooth_losses", "sweep_lrs"]
+__all__ = ["HEURISTICS", "MODES", "RangeTestResult", "range_test", "smooth_losses", "sweep_lrs"]

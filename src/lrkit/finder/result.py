@@ -18,23 +18,6 @@ MIN_POINTS = h.MIN_POINTS
 HEURISTICS = ("steepest", "valley", "min/10")
 
 
-def _choose(suggestions: Mapping[str, float | None]) -> tuple[str | None, str | None]:
-    """The heuristic whose lr is the median of the available ones (the lower
-    middle when two): robust to one heuristic going astray."""
-    have = sorted((v, k) for k, v in suggestions.items() if v is not None)
-    if not have:
-        return None, "no heuristic applies (see reasons)"
-    return have[(len(have) - 1) // 2][1], None
-
-
-def _range(lrs: np.ndarray, s: np.ndarray, suggestion: float | None) -> tuple[tuple[float, float] | None, str | None]:
-    if suggestion is None:
-        return None, "no suggestion to build it on"
-    high = float(lrs[int(np.argmin(s))] / 3)
-    high = max(high, suggestion)
-    return (high / 10, high), None
-
-
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64).copy()
     a.setflags(write=False)
@@ -87,7 +70,7 @@ class RangeTestResult:
         }
         suggestions = {k: v for k, (v, _) in found.items()}
         reasons = {k: why for k, (_, why) in found.items() if why}
-        method, why = _choose(suggestions)
+        method, why = h.choose(suggestions)
         if why:
             reasons["suggestion"] = why
         suggestion = suggestions[method] if method else None
@@ -95,7 +78,7 @@ class RangeTestResult:
         spread = float(math.log10(max(have) / min(have))) if len(have) >= 2 else None
         if spread is None:
             reasons["spread"] = "needs two or more suggestions"
-        rng, why = _range(lrs, smoothed, suggestion)
+        rng, why = h.lr_range(lrs, smoothed, suggestion)
         if why:
             reasons["range"] = why
         return cls(lrs, losses, smoothed, MappingProxyType(suggestions), suggestion, method, spread, rng,

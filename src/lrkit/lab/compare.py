@@ -121,13 +121,14 @@ def compare(config: CompareConfig, *, progress: bool = True, batched: bool | Non
             to gain from more, and 2 threads measured 4-5x slower on 2 busy cores);
             the previous setting is restored afterwards.
     """
+    data = load_dataset(config.data) if data is None else data
+    spe = steps_per_epoch(data, config.batch_size)
+    plans = plan_runs(config, spe)  # every spec checked before torch is even imported
+
     import torch
 
     from .models import make_model
 
-    data = load_dataset(config.data) if data is None else data
-    spe = steps_per_epoch(data, config.batch_size)
-    plans = plan_runs(config, spe)
     plain = [p for p in plans if not p.plateau]
     batched = len(plain) >= 2 if batched is None else bool(batched)
     info = {"name": data.name, "n_train": len(data.x_train), "n_val": len(data.x_val),

@@ -37,7 +37,7 @@ __all__ = ["DEFAULT_PLATEAU", "DEFAULT_SCHEDULES", "CompareConfig", "load_config
 #: by their units: "ep" epochs, "%" of the run, "rest" what is left.
 DEFAULT_SCHEDULES: tuple[str, ...] = (
     "constant()",
-    "warmup('1ep') >> linear('rest')",
+    "warmup('10%') >> linear('rest')",
     "step('4ep', gamma=0.3)",
     "multistep(['50%', '75%'])",
     "exponential(half_life='3ep')",

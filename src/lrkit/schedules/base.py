@@ -268,7 +268,7 @@ class Schedule:
         if dt not in (np.float64, np.float32):
             raise SpecError(f"values(): dtype must be float64 or float32; got dtype={dt}")
         t = np.asarray(ts, dtype=np.float64)
-        t = t.astype(dt, copy=False)
+        t = np.ascontiguousarray(t, dtype=dt)  # strided input would take numpy's non-SIMD kernels: other rounding
         out = np.empty(t.shape, dtype=dt)
         flat_t, flat_out = t.reshape(-1), out.reshape(-1)
         n = flat_t.size
