@@ -131,7 +131,8 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     optimizer's ``iterations``: updates taken so far, 0 for the first update.
 
     ``scale`` (a non-trainable float32 ``keras.Variable``, 1.0 unless
-    :class:`PlateauCallback` lowers it) multiplies every value. ``get_config()``
+    :class:`PlateauCallback` lowers it; the argument restores a saved value)
+    multiplies every value. ``get_config()``
     holds the text form, so a model saved as ``.keras`` reloads with its
     schedule: ``{"schedule": str(schedule), "base", "total_steps",
     "steps_per_epoch", "scale"}``.
@@ -159,7 +160,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step):
         t = K.cast(step, "float32")
         value = self.schedule.evaluate(t, self._ops) * self.base
-        return K.multiply(value, K.cast(self.scale, "float32"))
+        return K.multiply(value, self.scale)
 
     def get_config(self) -> dict:
         return {"schedule": str(self.spec), "base": self.base, "total_steps": self.total_steps,

@@ -24,7 +24,7 @@ EPS32 = float(np.finfo(np.float32).eps)
 def close32(got, want) -> None:
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     tol = 1e-5 * np.abs(want) + 4 * EPS32 * np.abs(want).max()
-    bad = np.flatnonzero(np.abs(got - want) > tol)
+    bad = np.flatnonzero(~(np.abs(got - want) <= tol))  # NaN is never close
     assert bad.size == 0, f"{bad.size} steps differ; first t={bad[0]}: got {got[bad[0]]!r}, want {want[bad[0]]!r}"
 
 

@@ -35,7 +35,7 @@ KS = keras.optimizers.schedules
 def close32(got, want) -> None:
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     tol = 1e-5 * np.abs(want) + 4 * EPS32 * np.abs(want).max()
-    bad = np.flatnonzero(np.abs(got - want) > tol)
+    bad = np.flatnonzero(~(np.abs(got - want) <= tol))  # NaN is never close
     assert bad.size == 0, f"{bad.size} values differ; first i={bad[0]}: got {got[bad[0]]!r}, want {want[bad[0]]!r}"
 
 
@@ -93,6 +93,13 @@ def reference_scales(scores):
     """Scale in force during each epoch: 1.0, then the plateau after each epoch's metric."""
     p = plateau()
     return [1.0] + [p.update(m) for m in scores[:-1]]
+
+
+def reference_plateau_state(scores):
+    p = plateau()
+    for m in scores:
+        p.update(m)
+    return p.state_dict()
 
 
 # ---------------------------------------------------------------- model.fit
@@ -203,13 +210,6 @@ def test_plateau_callback_resumes_from_saved_model_and_state(tmp_path):
     assert cb2.plateau.state_dict() == reference_plateau_state(SCORES)
 
 
-def reference_plateau_state(scores):
-    p = plateau()
-    for m in scores:
-        p.update(m)
-    return p.state_dict()
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_keras_reduce_lr_on_plateau_is_plateau_with_patience_and_cooldown_one_less(seed):
     """Keras reduces when its wait count reaches patience (torch: exceeds it) and
@@ -220,9 +220,10 @@ def test_keras_reduce_lr_on_plateau_is_plateau_with_patience_and_cooldown_one_le
     scores = [float(v) for v in np.round(rng.uniform(0, 1, 12), 1)]  # ties and small steps on purpose
     p, c = int(rng.integers(1, 4)), int(rng.integers(1, 3))
     theirs, ours = Kernels(), Kernels()
-    tiny_model(0.01).fit(X, Y, batch_size=4, epochs=12, shuffle=False, verbose=0, callbacks=[
-        Feed(scores), keras.callbacks.ReduceLROnPlateau("score", mode="min", factor=0.5, patience=p, cooldown=c, min_delta=0.05),
-        theirs])
+    keras_cb = keras.callbacks.ReduceLROnPlateau("score", mode="min", factor=0.5, patience=p, cooldown=c,
+                                                 min_delta=0.05)
+    tiny_model(0.01).fit(X, Y, batch_size=4, epochs=12, shuffle=False, verbose=0,
+                         callbacks=[Feed(scores), keras_cb, theirs])
     same = lk.Plateau(factor=0.5, patience=p - 1, cooldown=c - 1, threshold=0.05, threshold_mode="abs")
     tiny_model(0.01).fit(X, Y, batch_size=4, epochs=12, shuffle=False, verbose=0,
                          callbacks=[Feed(scores), lrkit.keras.PlateauCallback(same, monitor="score"), ours])
@@ -248,6 +249,21 @@ def test_plateau_callback_warns_when_the_metric_is_missing():
     with pytest.warns(UserWarning, match=r"metric 'val_acc' is not in the logs of epoch 1 \(logged: loss\)"):
         tiny_model(0.01).fit(X, Y, batch_size=4, epochs=1, verbose=0, callbacks=[cb])
     assert cb.plateau.updates == 0
+
+
+# ------------------------------------------------------------ the docs
+def test_docs_keras_jax_examples_run(capsys):
+    """Every python block of docs/keras-jax.md, in order, in one namespace."""
+    text = (Path(__file__).parents[2] / "docs" / "keras-jax.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    ns: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/keras-jax.md", "exec"), ns)  # noqa: S102 - our own docs
+    assert ns["lr"].schedule == lk.warmup(20) >> lk.cosine(180, end=0.01)
+    assert float(ns["loaded"].optimizer.learning_rate) == pytest.approx(3e-5, rel=1e-5)
+    np.testing.assert_allclose(ns["params"]["w"], [1.0, -2.0, 0.5], atol=0.05)
+    assert ns["resumed"].plateau.state_dict() == ns["plateau_cb"].plateau.state_dict()
+    assert len(ns["history"].history["lr_scale"]) == 6
 
 
 # ------------------------------------------------------ the JAX backend
@@ -279,12 +295,8 @@ print(json.dumps(dict(backend=keras.backend.backend(), kernels=rec.values, value
     scales = reference_scales(SCORES)
     assert got["backend"] == "jax" and got["same"] is True
     close32(got["kernels"], expected_kernels(0.01 * s.values(np.arange(100)), scales))
-    assert got["scale"] == pytest.approx(plateau_final_scale(SCORES))
+    assert got["scale"] == reference_plateau_state(SCORES)["scale"]
     close32(got["values"], 0.01 * s.values(np.arange(100)) * got["scale"])
-
-
-def plateau_final_scale(scores):
-    return reference_plateau_state(scores)["scale"]
 
 
 # --------------------------------------------------- Keras's own schedules

@@ -5,8 +5,11 @@ Each test steps a real SGD optimizer with a real torch scheduler and compares
 (relative error <= 1e-9). torch's schedulers are mostly recursive ("chainable":
 each lr is computed from the previous one), which accumulates rounding; where
 that is so, the test ALSO compares with torch's own closed form
-``_get_closed_form_lr()`` at 1e-9 and says which tolerance the recursive form
-gets and why. Differences past the end are separate, named tests.
+``_get_closed_form_lr()`` at 1e-9 and says what the recursive form gets. The
+drift was measured (max over 40 configs: ~1e-14 relative at these lengths,
+~1e-13 over 10,000 cosine steps), so the recursive form needs no looser
+tolerance than 1e-9; see ``test_cosine_annealing_lr_long_run_recursive_drift``.
+Differences past the end are separate, named tests.
 """
 
 from __future__ import annotations
@@ -295,7 +298,8 @@ def test_cosine_annealing_warm_restarts(t_mult, seed):
     make = lambda o: L.CosineAnnealingWarmRestarts(o, T_0=t0, T_mult=t_mult, eta_min=eta_min)  # noqa: E731
     s = lk.restarts(lk.cosine(t0, end=eta_min / lr), period_mult=t_mult)
     # torch recomputes each lr from the integer T_cur / T_i: no drift.
-    check(lrkit_lrs(s, n, lr), torch_lrs(make, n, lr), RTOL, f"CAWR(T_0={t0}, T_mult={t_mult}, eta_min={eta_min}) vs {s}")
+    what = f"CAWR(T_0={t0}, T_mult={t_mult}, eta_min={eta_min}) vs {s}"
+    check(lrkit_lrs(s, n, lr), torch_lrs(make, n, lr), RTOL, what)
 
 
 # --------------------------------------------------------------- sequential

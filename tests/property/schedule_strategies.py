@@ -41,7 +41,8 @@ def _wsd(draw):
     steps = draw(st.integers(2, 3_000))
     warm = draw(st.integers(0, steps // 2))
     decay = draw(st.integers(0, steps - warm))
-    return lk.wsd(steps, warm, decay, end=draw(st.floats(0, 0.5)), shape=draw(st.sampled_from(["linear", "cosine", "1-sqrt"])))
+    shape = draw(st.sampled_from(["linear", "cosine", "1-sqrt"]))
+    return lk.wsd(steps, warm, decay, end=draw(st.floats(0, 0.5)), shape=shape)
 
 
 @st.composite
@@ -97,7 +98,8 @@ def _restarts(inner, tame: bool, cycles):
 
 
 def _noisy(inner):
-    return st.builds(lk.noisy, inner, st.floats(0.0, 0.5), st.integers(0, 2**40), st.sampled_from(["normal", "uniform"]))
+    kinds = st.sampled_from(["normal", "uniform"])
+    return st.builds(lk.noisy, inner, st.floats(0.0, 0.5), st.integers(0, 2**40), kinds)
 
 
 def _arith(a, b):

@@ -23,11 +23,16 @@ TOKENS = [
 
 def outcome(text: str):
     try:
-        return lk.parse(text)
+        s = lk.parse(text)
     except lk.SpecError as e:
         assert str(e), "an error message says what is wrong"
         assert isinstance(e, ValueError)
         return e
+    try:  # whatever parses can be used: evaluated, described (or a SpecError, e.g. unbound)
+        s(0), s(1.5), s.values([0, 2.5, 1e6]), s.duration, s.describe(), s.to_dict()
+    except lk.SpecError:
+        pass
+    return s
 
 
 @SETTINGS

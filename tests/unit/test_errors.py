@@ -84,7 +84,8 @@ def test_negative_factor_or_offset():
 
 @pytest.mark.parametrize("text, message", [
     ("multistep([30, 10])", "multistep(): milestones must be sorted (non-decreasing); got milestones=[30, 10]"),
-    ("piecewise([20, 10], [1, 2, 3])", "piecewise(): boundaries must be sorted (non-decreasing); got boundaries=[20, 10]"),
+    ("piecewise([20, 10], [1, 2, 3])",
+     "piecewise(): boundaries must be sorted (non-decreasing); got boundaries=[20, 10]"),
     ("interpolate([(10, 1), (5, 0)])",
      "interpolate(): points must be strictly increasing in time; got points=[(10, 1), (5, 0)]"),
     ("interpolate([(10, 1), (10, 0)])",

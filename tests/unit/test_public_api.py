@@ -3,8 +3,10 @@ every public constructor documents its formula or an example."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
+import pickle
 import subprocess
 import sys
 
@@ -68,7 +70,8 @@ def test_constructor_signature_matches_the_spec_names(name):
 
 def test_every_argument_also_by_keyword():
     assert lk.cosine(steps=10, start=1.0, end=0.1) == lk.cosine(10, 1.0, 0.1)
-    assert lk.cyclic(low=0.1, high=1.0, up=5, down=7, mode="exp_range", gamma=0.9) == lk.cyclic(0.1, 1.0, 5, 7, "exp_range", 0.9)
+    by_keyword = lk.cyclic(low=0.1, high=1.0, up=5, down=7, mode="exp_range", gamma=0.9)
+    assert by_keyword == lk.cyclic(0.1, 1.0, 5, 7, "exp_range", 0.9)
     assert lk.piecewise(boundaries=[3], values=[1, 2]) == lk.piecewise([3], [1, 2])
     assert lk.sequence(phases=[lk.warmup(1), lk.cosine(2)]) == lk.warmup(1) >> lk.cosine(2)
 
@@ -81,6 +84,14 @@ def test_schedules_are_immutable_values():
     m = lk.multistep(ms)
     ms.append(5)  # the caller's list is copied, not kept
     assert m == lk.multistep([10, 20])
+
+
+def test_schedules_pickle_and_copy():
+    s = lk.noisy(lk.warmup("5%") >> lk.restarts(lk.cosine(10), cycles=2) * 2 + 0.1, 0.1, seed=4)
+    for other in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+        assert other == s and hash(other) == hash(s) and other.units == s.units
+        ts = range(120)
+        assert other.bind(total_steps=100).values(ts).tolist() == s.bind(total_steps=100).values(ts).tolist()
 
 
 def test_parse_and_dict_helpers_are_documented():

@@ -134,6 +134,12 @@ def test_one_cycle_three_phases():
     table(s, [(0, init), (29, 2.0), (43.5, (2.0 + init) / 2), (58, init), (78.5, (init + low) / 2), (99, low)])
 
 
+def test_one_cycle_shorter_than_one_step_does_not_extrapolate():
+    s = lk.one_cycle(0.5, pct_start=0.0, div_factor=1.0, final_div_factor=3.0, anneal="linear")
+    assert s(0) == s(1e9) == approx(1 / 3)  # torch has no step here; lrkit gives the final value
+    assert lk.one_cycle(1)(0) == approx(4e-6)
+
+
 def test_wsd_shapes():
     for shape, mid in [("linear", 0.5), ("cosine", 0.5), ("1-sqrt", 1 - math.sqrt(0.5))]:
         s = lk.wsd(1000, 100, 200, end=0.1, shape=shape)
@@ -259,3 +265,10 @@ def test_values_on_large_shuffled_arrays_equal_calls_exactly():
     pick = np.random.default_rng(1).integers(0, ts.size, 300)
     assert [v[i] for i in pick] == [s(ts[i]) for i in pick]
     assert np.array_equal(s.values(ts[::-3]), v[::-3])  # strided views too
+
+
+def test_values_keeps_the_input_shape():
+    s = lk.cosine(10)
+    assert s.values(5).shape == () and s.values(5) == 0.5
+    assert s.values([]).shape == (0,)
+    assert s.values([[0, 5], [10, 20]]).tolist() == [[1.0, 0.5], [0.0, 0.0]]

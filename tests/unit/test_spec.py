@@ -45,7 +45,8 @@ def test_canonical_text(s, text):
 def test_parse_normalises_spelling():
     canonical = lk.parse("warmup(500) >> cosine(9500, end=0.01)")
     for text in ["warmup(steps=500)>>cosine(end=0.01, steps=9_500)",
-                 "  (warmup(500.0) >>  # lines break inside parentheses, as in Python\n   cosine(9.5e3, start=1.0, end=1e-2))  ",
+                 "  (warmup(500.0) >>  # lines break inside parentheses, as in Python\n"
+                 "   cosine(9.5e3, start=1.0, end=1e-2))  ",
                  "sequence([warmup(500), cosine(9500, end=0.01)])",
                  "(warmup(500)) >> (cosine(9500, end=0.01))"]:
         assert lk.parse(text) == canonical
@@ -97,7 +98,8 @@ phases:
 
 @pytest.mark.parametrize("d, message", [
     ({"steps": 10}, "from_dict(): d must have a 'type' key naming a schedule; got keys ['steps']"),
-    ({"type": "cosin", "steps": 10}, "from_dict(): d['type'] must name a schedule; got 'cosin' (did you mean 'cosine'?)"),
+    ({"type": "cosin", "steps": 10},
+     "from_dict(): d['type'] must name a schedule; got 'cosin' (did you mean 'cosine'?)"),
     ({"type": 5}, "from_dict(): d['type'] must name a schedule; got 5"),
     ({"type": "cosine", "steps": 10, "ned": 0.1},
      "cosine(): unknown argument 'ned' (did you mean 'end'?); cosine() takes steps, start, end"),

@@ -99,10 +99,12 @@ def test_unbound_evaluation_says_what_to_pass(s, needs):
 def test_bind_needs_the_right_run_facts():
     with pytest.raises(lk.SpecError) as info:
         lk.cosine("5ep").bind(total_steps=10)
-    assert str(info.value) == "bind(): cosine().steps uses '5ep', which needs steps_per_epoch; pass s.bind(steps_per_epoch=...)"
+    assert str(info.value) == ("bind(): cosine().steps uses '5ep', which needs steps_per_epoch; "
+                               "pass s.bind(steps_per_epoch=...)")
     with pytest.raises(lk.SpecError) as info:
         lk.cosine("rest").bind(steps_per_epoch=10)
-    assert str(info.value) == "bind(): cosine().steps uses 'rest', which needs total_steps; pass s.bind(total_steps=...)"
+    assert str(info.value) == ("bind(): cosine().steps uses 'rest', which needs total_steps; "
+                               "pass s.bind(total_steps=...)")
     with pytest.raises(lk.SpecError, match=r"^bind\(\): total_steps must be > 0; got total_steps=-1$"):
         lk.cosine("rest").bind(total_steps=-1)
 
@@ -114,8 +116,9 @@ def test_binding_revalidates():
     assert str(info.value) == "wsd(): warmup + decay must be <= steps (100); got warmup + decay=700"
     ok = lk.wsd("50%", warmup="5ep", decay="20%")
     assert ok.bind(total_steps=1000, steps_per_epoch=10) == lk.wsd(500, 50, 200)
-    with pytest.raises(lk.SpecError, match=r"^wsd\(\): warmup \+ decay must be <= steps \(500\); got warmup \+ decay=700$"):
+    with pytest.raises(lk.SpecError) as info:
         ok.bind(total_steps=1000, steps_per_epoch=100)
+    assert str(info.value) == "wsd(): warmup + decay must be <= steps (500); got warmup + decay=700"
 
 
 def test_units_and_is_bound():

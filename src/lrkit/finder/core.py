@@ -17,10 +17,9 @@ import numpy as np
 
 from ..errors import SpecError
 from ..schedules.base import fail, fmt, number, one_of, show
-from .heuristics import skip_count
 from .result import MIN_POINTS, RangeTestResult
 
-__all__ = ["MODES", "range_test", "smooth_losses", "sweep_lrs"]
+__all__ = ["MODES", "range_test", "run_sweep", "smooth_losses", "sweep_lrs"]
 
 MODES = ("exp", "linear")
 
@@ -55,11 +54,10 @@ def sweep_lrs(start: float = 1e-7, end: float = 10.0, steps: int = 100, mode: st
     [0.5, 1.0, 1.5, 2.0, 2.5]
     """
     start, end, steps, mode, _, _ = check_args("sweep_lrs", start, end, steps, mode, 0.0, 2.0)
-    frac = np.arange(steps, dtype=np.float64) / (steps - 1)
     if mode == "exp":
-        lrs = np.exp(math.log(start) + frac * (math.log(end) - math.log(start)))
+        lrs = np.geomspace(start, end, steps)
     else:
-        lrs = start + frac * (end - start)
+        lrs = start + np.arange(steps, dtype=np.float64) / (steps - 1) * (end - start)
     lrs[0], lrs[-1] = start, end
     return lrs
 
@@ -102,46 +100,51 @@ def _as_loss(value: Any, lr: float) -> float:
 
 def range_test(train_step: Callable[[float], Any], start: float = 1e-7, end: float = 10.0,
                steps: int = 100, mode: str = "exp", smooth: float = 0.98, diverge: float = 4.0,
-               *, callback: Callable[[int, float, float, float], Any] | None = None,
-               _fn: str = "range_test") -> RangeTestResult:
+               *, callback: Callable[[int, float, float, float], Any] | None = None) -> RangeTestResult:
     """Sweep the learning rate over ``sweep_lrs(start, end, steps, mode)``,
     calling ``train_step(lr) -> loss`` once per lr (training carries on).
 
-    The losses are smoothed by a debiased moving average (``smooth_losses``).
+    The losses are smoothed by a debiased moving average (:func:`smooth_losses`).
     The sweep stops early when a loss is NaN or infinite (that point is not
-    kept) or when it diverges: ``smoothed - best > (diverge - 1) * |best|``,
-    ``best`` the lowest smoothed loss so far (for positive losses: smoothed
-    > ``diverge`` x best). ``callback(i, lr, loss, smoothed)`` runs after
-    each kept step (a progress bar, a log).
+    kept) or when the smoothed loss diverges: ``smoothed - best > (diverge - 1)
+    * |best|``, ``best`` the lowest smoothed loss since step ``steps // 10``
+    (for positive losses: smoothed > ``diverge`` x best; the first tenth only
+    warms the average up). ``callback(i, lr, loss, smoothed)`` runs after each
+    kept step (a progress bar, a log).
 
-    Returns a :class:`RangeTestResult` with the raw and smoothed curves, the
-    suggestions of each heuristic, the chosen ``suggestion`` and a ``range``.
+    Returns a :class:`RangeTestResult`: the raw and smoothed curves, each
+    heuristic's suggestion, the chosen ``suggestion`` and a ``range``.
 
     >>> import numpy as np
-    >>> # gradient descent on f(w) = 2 w**2 (curvature 4: best lr 1/4, diverges above 1/2)
-    >>> w = [1.0]
-    >>> def train_step(lr):
-    ...     loss = 2 * w[0] ** 2
-    ...     w[0] -= lr * 4 * w[0]
-    ...     return loss + 1.0
-    >>> r = range_test(train_step, start=1e-4, end=10, steps=100, smooth=0.5)
-    >>> r.stopped_early, 0.05 < r.suggestion < 0.5
-    (True, True)
+    >>> rng = np.random.default_rng(0)
+    >>> w = np.ones(10)
+    >>> def train_step(lr):      # SGD on f(w) = 2 |w|^2 (L = 4: best lr 1/4, diverges above 1/2)
+    ...     loss = 2 * w @ w
+    ...     w[:] -= lr * (4 * w + rng.normal(size=10))
+    ...     return loss
+    >>> r = range_test(train_step)
+    >>> r.method, round(r.suggestion, 3), r.stopped_early
+    ('steepest', 0.079, True)
     """
     if not callable(train_step):
-        raise fail(_fn, "train_step", "a callable train_step(lr) -> loss", train_step)
+        raise fail("range_test", "train_step", "a callable train_step(lr) -> loss", train_step)
+    sweep = check_args("range_test", start, end, steps, mode, smooth, diverge)
     if callback is not None and not callable(callback):
-        raise fail(_fn, "callback", "a callable callback(i, lr, loss, smoothed) or None", callback)
-    start, end, steps, mode, smooth, diverge = check_args(_fn, start, end, steps, mode, smooth, diverge)
-    plan = sweep_lrs(start, end, steps, mode)
+        raise fail("range_test", "callback", "a callable callback(i, lr, loss, smoothed) or None", callback)
+    return run_sweep(train_step, *sweep, callback=callback)
+
+
+def run_sweep(train_step: Callable[[float], Any], start: float, end: float, steps: int, mode: str,
+              smooth: float, diverge: float, *, callback=None) -> RangeTestResult:
+    """The loop of :func:`range_test`, on arguments already checked."""
     smoother = _Smoother(smooth)
     lrs: list[float] = []
     raw: list[float] = []
     smoothed: list[float] = []
     best = math.inf
-    warm = skip_count(steps)
+    warm = max(1, steps // 10)
     reason = f"completed all {steps} steps"
-    for i, lr in enumerate(plan.tolist()):
+    for i, lr in enumerate(sweep_lrs(start, end, steps, mode).tolist()):
         loss = _as_loss(train_step(lr), lr)
         if not math.isfinite(loss):
             reason = f"stopped at step {i}: the loss was {loss} at lr={lr:.3g}"
@@ -159,7 +162,5 @@ def range_test(train_step: Callable[[float], Any], start: float = 1e-7, end: flo
             reason = (f"stopped at step {i}: diverged at lr={lr:.3g} (smoothed loss {s:.4g} "
                       f"> {diverge:g} x best {best:.4g})")
             break
-    return RangeTestResult.build(np.array(lrs), np.array(raw), np.array(smoothed), reason=reason,
-                                 stopped_early=len(lrs) < steps or reason.startswith("stopped"),
-                                 start=start, end=end, steps=steps, mode=mode, smooth=smooth,
-                                 diverge=diverge)
+    return RangeTestResult.build(lrs, raw, smoothed, reason=reason, stopped_early=reason.startswith("stopped"),
+                                 start=start, end=end, steps=steps, mode=mode, smooth=smooth, diverge=diverge)

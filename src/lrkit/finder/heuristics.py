@@ -2,9 +2,9 @@
 
 Every rule reads the smoothed losses ``s`` against ``x = log10(lr)`` and
 returns ``(lr, None)`` or ``(None, reason)``. None of them chooses among the
-first ``skip = max(1, n // 10)`` points, where the moving average still rests
-on a handful of losses (fastai skips the same tenth). ``e`` below is the
-index of the lowest smoothed loss after those points.
+first ``skip`` points (:func:`skip_count`: 25 of 100 at ``smooth=0.98``),
+where the debiased moving average still rests on a handful of noisy losses.
+``e`` below is the index of the lowest smoothed loss after those points.
 
 - ``steepest``: the most negative slope ``(s[j] - s[i]) / (x[j] - x[i])``
   over the decade of lr centred on each point (``x[i] >= x_k - 1/2``,
@@ -49,7 +49,7 @@ def _bottom(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[int, str | N
     n = len(s)
     if n < MIN_POINTS:
         return -1, f"only {n} point{'' if n == 1 else 's'} recorded before the sweep stopped; need >= {MIN_POINTS}"
-    skip = skip_count(n)
+    skip = skip_count(n, smooth)
     e = skip + int(np.argmin(s[skip:]))
     if e == skip:
         return e, (f"the smoothed loss never fell below its value at lr={lrs[skip]:.3g}; "
@@ -61,7 +61,7 @@ def steepest(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[float | Non
     """Where the smoothed loss falls fastest per decade of lr, before its minimum.
 
     >>> lrs = np.logspace(-4, 0, 41); s = 2 - np.tanh(2 * (np.log10(lrs) + 2)); s[-1] = 9.0
-    >>> round(steepest(lrs, s)[0], 6)
+    >>> round(steepest(lrs, s, smooth=0.9)[0], 6)
     0.01
     """
     e, why = _bottom(lrs, s, smooth)
@@ -82,7 +82,7 @@ def valley(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[float | None,
     """fastai's valley: half-way along the longest decreasing stretch.
 
     >>> lrs = np.logspace(-4, 0, 9); s = np.array([5, 5.1, 5.0, 4, 3, 2, 1, 1.5, 9.0])
-    >>> valley(lrs, s)[0] == lrs[4]
+    >>> bool(valley(lrs, s, smooth=0.0)[0] == lrs[3])
     True
     """
     e, why = _bottom(lrs, s, smooth)
@@ -108,7 +108,7 @@ def min_over_10(lrs: np.ndarray, s: np.ndarray, smooth: float, *, completed: boo
     """The lr of the lowest smoothed loss, over 10 (``completed``: the sweep
     reached ``end``; a minimum at its last point is then no minimum).
 
-    >>> min_over_10(np.logspace(-2, 2, 5), np.array([3, 2.5, 1, 2, 9.0]), completed=False)
+    >>> min_over_10(np.logspace(-2, 2, 5), np.array([3, 2.5, 1, 2, 9.0]), 0.0, completed=False)
     (0.1, None)
     """
     e, why = _bottom(lrs, s, smooth)
@@ -142,17 +142,20 @@ def choose(suggestions: dict[str, float | None]) -> tuple[str | None, str | None
     return None, "no heuristic applies (see the other reasons)"
 
 
-def lr_range(lrs: np.ndarray, s: np.ndarray, smooth: float, suggestion: float | None) -> tuple[tuple[float, float] | None, str | None]:
+def lr_range(lrs: np.ndarray, s: np.ndarray, smooth: float, suggestion: float | None, *,
+             completed: bool) -> tuple[tuple[float, float] | None, str | None]:
     """``(low, high)`` for one-cycle / cyclic schedules: ``high = max(lr_min / 3,
-    suggestion)`` with ``lr_min`` the lr of the lowest smoothed loss (still on
-    the falling side of the minimum, as Smith advises for the top of a cycle),
-    ``low = high / 10`` (a one-cycle's start).
+    suggestion)`` with ``lr_min`` the lr of the lowest smoothed loss (a third
+    of it stays on the falling side of the minimum, where Smith puts the top
+    of a cycle), ``low = high / 10`` (where a one-cycle starts).
 
-    >>> lr_range(np.logspace(-3, 1, 5), np.array([3, 2.8, 2, 1, 9.0]), 0.01)
+    >>> lr_range(np.logspace(-3, 1, 5), np.array([3, 2.8, 2, 1, 9.0]), 0.0, 0.01, completed=False)
     ((0.03333333333333333, 0.3333333333333333), None)
     """
     if suggestion is None:
         return None, "no suggestion to build it on"
-    skip = skip_count(len(s), smooth)
-    high = max(float(lrs[skip + int(np.argmin(s[skip:]))]) / 3, suggestion)
+    e, why = _bottom(lrs, s, smooth)
+    if completed and e == len(s) - 1:
+        return None, f"the loss was still falling at the last lr={lrs[-1]:.3g}; raise `end`"
+    high = max(float(lrs[e]) / 3, suggestion)
     return (high / 10, high), None

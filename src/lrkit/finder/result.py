@@ -26,19 +26,39 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class RangeTestResult:
-    """The outcome of a learning-rate range test.
+    """The outcome of a learning-rate range test (immutable).
 
     - ``lrs``, ``losses``, ``smoothed``: the curve (float64, read-only), one
       entry per step kept (a NaN/inf loss stops the sweep and is not kept).
-    - ``suggestions``: heuristic name -> lr, for ``steepest``, ``valley`` and
-      ``min/10`` (see :mod:`lrkit.finder.heuristics`); ``None`` when one
-      cannot apply, and then ``reasons[name]`` says why.
-    - ``suggestion`` / ``method``: the chosen lr and its heuristic, the
-      median of the available suggestions.
-    - ``spread``: ``log10(max/min)`` of the available suggestions, in
-      decades: 0 when they agree, above 1 when they disagree tenfold.
-    - ``range``: ``(low, high)`` for one-cycle / cyclic schedules.
-    - ``stopped_early``, ``reason``: why the sweep ended.
+    - ``suggestions``: heuristic name -> lr for ``"steepest"``, ``"valley"``
+      and ``"min/10"`` (rules in :mod:`lrkit.finder.heuristics`); ``None``
+      when one cannot apply, and then ``reasons[name]`` says why.
+    - ``suggestion`` / ``method``: the chosen lr and its heuristic's name:
+      ``steepest`` while it lies 4x or more below the lr of the lowest loss,
+      else ``min/10`` (:func:`lrkit.finder.heuristics.choose`).
+    - ``spread``: ``log10(max / min)`` of the available suggestions, in
+      decades: 0 when they agree, 1 when they are tenfold apart.
+    - ``range``: ``(low, high)`` for one-cycle / cyclic schedules,
+      ``high = max(lr_min / 3, suggestion)``, ``low = high / 10``.
+    - ``stopped_early``, ``reason``: why the sweep ended; ``reasons``: why a
+      field is ``None`` (keys ``"steepest"``, ``"valley"``, ``"min/10"``,
+      ``"suggestion"``, ``"spread"``, ``"range"``).
+    - ``start``, ``end``, ``steps``, ``mode``, ``smooth``, ``diverge``: the sweep.
+
+    ``plot()`` draws it, ``one_cycle(steps)`` hands the range to a schedule,
+    ``summary()`` and ``to_dict()`` report it.
+
+    >>> import lrkit.finder as lf, numpy as np
+    >>> rng = np.random.default_rng(0); w = np.ones(10)
+    >>> def train_step(lr):
+    ...     loss = 2 * w @ w
+    ...     w[:] -= lr * (4 * w + rng.normal(size=10))
+    ...     return loss
+    >>> r = lf.range_test(train_step)
+    >>> {k: round(v, 4) for k, v in r.suggestions.items()}
+    {'steepest': 0.0792, 'valley': 0.0016, 'min/10': 0.0614}
+    >>> r.method, round(r.spread, 2), tuple(round(x, 3) for x in r.range)
+    ('steepest', 1.7, (0.02, 0.205))
     """
 
     lrs: np.ndarray
@@ -61,12 +81,14 @@ class RangeTestResult:
 
     @classmethod
     def build(cls, lrs, losses, smoothed, *, reason: str, stopped_early: bool, **sweep: Any) -> "RangeTestResult":
-        """Apply the heuristics to a recorded curve (used by ``range_test``)."""
+        """Read the heuristics off a recorded curve (``range_test`` calls this);
+        ``sweep`` holds ``start, end, steps, mode, smooth, diverge``."""
         lrs, losses, smoothed = _frozen(lrs), _frozen(losses), _frozen(smoothed)
+        smooth = sweep["smooth"]
         found = {
-            "steepest": h.steepest(lrs, smoothed),
-            "valley": h.valley(lrs, smoothed),
-            "min/10": h.min_over_10(lrs, smoothed, completed=not stopped_early),
+            "steepest": h.steepest(lrs, smoothed, smooth),
+            "valley": h.valley(lrs, smoothed, smooth),
+            "min/10": h.min_over_10(lrs, smoothed, smooth, completed=not stopped_early),
         }
         suggestions = {k: v for k, (v, _) in found.items()}
         reasons = {k: why for k, (_, why) in found.items() if why}
@@ -77,8 +99,8 @@ class RangeTestResult:
         have = [v for v in suggestions.values() if v is not None]
         spread = float(math.log10(max(have) / min(have))) if len(have) >= 2 else None
         if spread is None:
-            reasons["spread"] = "needs two or more suggestions"
-        rng, why = h.lr_range(lrs, smoothed, suggestion)
+            reasons["spread"] = f"needs two or more suggestions; got {len(have)}"
+        rng, why = h.lr_range(lrs, smoothed, smooth, suggestion, completed=not stopped_early)
         if why:
             reasons["range"] = why
         return cls(lrs, losses, smoothed, MappingProxyType(suggestions), suggestion, method, spread, rng,
@@ -116,19 +138,31 @@ class RangeTestResult:
         }
 
     def one_cycle(self, steps, **kw):
-        """``lk.one_cycle(steps, peak=high, div_factor=high/low)`` from ``range``:
-        an absolute-lr schedule rising from ``low`` to ``high``, then annealing.
-        Keywords go to ``lk.one_cycle`` (``div_factor`` among them, to override).
+        """``lk.one_cycle(steps, peak=high, div_factor=high / low)`` from ``range``:
+        an absolute lr rising from ``low`` to ``high`` over the first 30% of
+        ``steps``, then annealing to ``low / 1e4``. Keywords go to
+        ``lk.one_cycle`` and win (``div_factor=25`` for torch's default start).
+        Drive an optimizer with it as is: ``lrkit.torch.Scheduler(opt, s, absolute=True)``.
 
-        Use it with absolute values, e.g. ``lrkit.torch.Scheduler(opt, s, absolute=True)``.
+        >>> import lrkit.finder as lf, numpy as np
+        >>> rng = np.random.default_rng(0); w = np.ones(10)
+        >>> def train_step(lr):
+        ...     loss = 2 * w @ w
+        ...     w[:] -= lr * (4 * w + rng.normal(size=10))
+        ...     return loss
+        >>> r = lf.range_test(train_step)
+        >>> s = r.one_cycle(1000)
+        >>> s(0) == r.range[0], s(299) == r.range[1]
+        (True, True)
         """
         from ..schedules import one_cycle
 
         if self.range is None:
             raise SpecError(f"RangeTestResult.one_cycle(): the range test gave no range: {self.reasons['range']}")
         low, high = self.range
+        kw.setdefault("peak", high)
         kw.setdefault("div_factor", high / low)
-        return one_cycle(steps, peak=high, **kw)
+        return one_cycle(steps, **kw)
 
     def plot(self, path: str | None = None, *, title: str | None = None):
         """Loss against lr (log axis): raw and smoothed, each suggestion marked,

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from ..errors import MissingDependencyError, SpecError
 from ..schedules.base import fail, number
-from .core import check_args, range_test
+from .core import check_args, run_sweep
 from .result import RangeTestResult
 
 try:
@@ -69,8 +69,7 @@ class _Snapshot:
     def __init__(self, model, optimizer, scaler):
         self.model, self.optimizer, self.scaler = model, optimizer, scaler
         self.tensors = {name: _to_cpu(t) for name, t in self._named_tensors()}
-        self.grads = {name: _to_cpu(p.grad) if p.grad is not None else None
-                      for name, p in model.named_parameters(remove_duplicate=False)}
+        self.grads = {name: None if p.grad is None else _to_cpu(p.grad) for name, p in self._named_params()}
         self.training = {name: m.training for name, m in model.named_modules(remove_duplicate=False)}
         self.extra = {name: copy.deepcopy(m.get_extra_state()) for name, m in model.named_modules()
                       if type(m).get_extra_state is not torch.nn.Module.get_extra_state}
@@ -80,17 +79,30 @@ class _Snapshot:
         self.rng = torch.random.get_rng_state()
         self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
 
-    def _named_tensors(self):
+    def _named_params(self):
+        """The model's parameters, then any other tensor the optimizer updates."""
         yield from (("p:" + n, t) for n, t in self.model.named_parameters(remove_duplicate=False))
+        own = {id(t) for t in self.model.parameters()}
+        others = (t for g in self.optimizer.param_groups for t in g["params"] if id(t) not in own)
+        yield from ((f"o:{i}", t) for i, t in enumerate(others))
+
+    def _named_tensors(self):
+        yield from self._named_params()
         yield from (("b:" + n, t) for n, t in self.model.named_buffers(remove_duplicate=False))
 
     def restore(self) -> None:
         with torch.no_grad():
             for name, t in self._named_tensors():
                 t.copy_(_back(self.tensors[name]))
-        for name, p in self.model.named_parameters(remove_duplicate=False):
+        for name, p in self._named_params():
             saved = self.grads[name]
-            p.grad = None if saved is None else _back(saved)
+            if saved is None:
+                p.grad = None
+            else:
+                holder = {"grad": p.grad}
+                _put(holder, "grad", saved)
+                if holder["grad"] is not p.grad:
+                    p.grad = holder["grad"]
         for name, m in self.model.named_modules(remove_duplicate=False):
             m.training = self.training[name]
         modules = dict(self.model.named_modules())
@@ -168,11 +180,14 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
     ``lr_0`` the first group's lr when ``find_lr`` is called (all groups get
     ``lr`` if ``lr_0`` is 0); the reported ``lrs`` are the first group's.
 
-    Before the sweep, the parameters, buffers, gradients, train/eval flags,
-    optimizer state (momenta, Adam moments, step counts) and hyperparameters,
-    the scaler and the torch RNG states are copied to the CPU; afterwards,
-    whether the sweep ran through, diverged or raised, they are put back
-    bit for bit (tensors in place, so references held elsewhere stay valid).
+    Before the sweep, the parameters (the model's and any other tensor the
+    optimizer updates), buffers, gradients, train/eval flags, optimizer state
+    (momenta, Adam moments, step counts) and hyperparameters, the scaler and
+    the torch RNG states are copied to the CPU (no second copy on the GPU);
+    afterwards, whether the sweep ran through, diverged or raised, they are
+    put back bit for bit, tensors in place, so references held elsewhere (a
+    compiled step, a scheduler) stay valid. Optimizers whose ``step`` needs a
+    closure (LBFGS) are not supported.
 
     ``device``: where batches are moved (default: the device of the model's
     first parameter). ``autocast``: a dtype such as ``torch.bfloat16`` to run
@@ -191,7 +206,7 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
     >>> 0.01 < r.suggestion < 1.0
     True
     """
-    check_args(_FN, start, end, steps, mode, smooth, diverge)
+    sweep = check_args(_FN, start, end, steps, mode, smooth, diverge)
     if not isinstance(model, torch.nn.Module):
         raise fail(_FN, "model", "a torch.nn.Module", model)
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -209,10 +224,14 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
         raise fail(_FN, "autocast", "a torch dtype (e.g. torch.bfloat16) or None", autocast)
     if not hasattr(data, "__iter__"):
         raise fail(_FN, "data", "an iterable of batches (a DataLoader, a list)", data)
-    params = [p for p in model.parameters()]
+    if callback is not None and not callable(callback):
+        raise fail(_FN, "callback", "a callable callback(i, lr, loss, smoothed) or None", callback)
     if device is None:
-        device = params[0].device if params else torch.device("cpu")
-    device = torch.device(device)
+        device = next(iter(model.parameters()), torch.empty(0)).device
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise fail(_FN, "device", "a torch device (e.g. 'cpu', 'cuda:0') or None", device) from None
     groups = optimizer.param_groups
     lr0 = float(groups[0]["lr"])
     ratios = [float(g["lr"]) / lr0 if lr0 > 0 else 1.0 for g in groups]
@@ -221,8 +240,8 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
         if train_step is not None:
             return train_step(model, batch)
         if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-            raise SpecError(f"{_FN}(): each batch must be an (inputs, targets) pair for loss_fn; got "
-                            f"{type(batch).__name__} — pass train_step=lambda model, batch: loss")
+            raise SpecError(f"{_FN}(): each batch must be an (inputs, targets) pair for loss_fn; got a "
+                            f"{type(batch).__name__}; pass train_step=lambda model, batch: loss")
         return loss_fn(model(batch[0]), batch[1])
 
     def one_step(lr: float) -> float:
@@ -234,8 +253,10 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
             with torch.autocast(device.type, dtype=autocast) if autocast is not None else nullcontext():
                 loss = forward(batch)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                raise SpecError(f"{_FN}(): the loss must be a one-element tensor; got {type(loss).__name__}"
-                                + (f" of shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else ""))
+                what = f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) \
+                    else f"a {type(loss).__name__}"
+                raise SpecError(f"{_FN}(): the loss (of loss_fn or train_step) must be a one-element tensor "
+                                f"that backward() can start from; got {what}")
             part = loss.float() / accumulate
             (scaler.scale(part) if scaler is not None else part).backward()
             total += float(loss.detach())
@@ -250,7 +271,8 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
     stream = _batches(data)
     try:
         model.train()
-        return range_test(one_step, start, end, steps, mode, smooth, diverge, callback=callback, _fn=_FN)
+        with torch.enable_grad():
+            return run_sweep(one_step, *sweep, callback=callback)
     finally:
         stream.close()
         snapshot.restore()

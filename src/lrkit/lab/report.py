@@ -360,7 +360,8 @@ def figures(summary: Summary, runs: Sequence[RunResult], out_dir: str) -> list[s
         ax.axis("off")
     fig.supxlabel("step", fontsize=8)
     fig.supylabel("learning rate", fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.3 / nrows, bottom=0.2 / nrows + 0.06,
+                        hspace=0.45, wspace=0.25)  # fixed: tight_layout costs a second here
     save(fig, "lr.png")
 
     for name, key, ylabel, log in (("train_loss.png", "train_loss", "training loss", True),
@@ -380,7 +381,7 @@ def figures(summary: Summary, runs: Sequence[RunResult], out_dir: str) -> list[s
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.08, right=0.66, top=0.96, bottom=0.1)
         save(fig, name)
 
     rows = summary.rows
@@ -396,7 +397,8 @@ def figures(summary: Summary, runs: Sequence[RunResult], out_dir: str) -> list[s
     ax.set_yticklabels([r.label if len(r.label) <= 60 else r.label[:58] + "…" for r in rows], fontsize=7)
     ax.set_xlabel("final validation accuracy (%)")
     ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout()
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.33, right=0.97, top=1 - 0.25 / height, bottom=0.6 / height)
     save(fig, "final_acc.png")
     return paths
 
@@ -413,6 +415,15 @@ def _plain(v: Any) -> Any:
     if isinstance(v, np.integer):
         return int(v)
     return v
+
+
+_NUMBER_LIST = re.compile(r"\[\s+((?:-?[0-9][0-9.eE+-]*|null)(?:,\s+(?:-?[0-9][0-9.eE+-]*|null))*)\s+\]")
+
+
+def _json(doc: Any) -> str:
+    """Indented JSON, but a list of numbers stays on one line (per-step lrs are long)."""
+    text = json.dumps(doc, indent=1, allow_nan=False)
+    return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
 
 
 def _markdown(title: str, summary: Summary, setup_lines: list[str], n_seeds: int, images: list[tuple[str, str]]) -> str:
@@ -486,8 +497,7 @@ def write_report(out_dir: str, runs: Sequence[RunResult], *, setup: dict[str, An
 
     doc = {"lrkit": __version__, **doc}
     with open(os.path.join(out_dir, "results.json"), "w", encoding="utf-8") as f:
-        json.dump(_plain(doc), f, indent=1, allow_nan=False)
-        f.write("\n")
+        f.write(_json(_plain(doc)) + "\n")
     if config is not None:
         with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
             json.dump(_plain(config), f, indent=2)

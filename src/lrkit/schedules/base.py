@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import SpecError, UnboundError
 from .ops import NUMPY, NUMPY32
 
-__all__ = ["Schedule", "fmt", "show"]
+__all__ = ["Schedule", "floor_div", "fmt", "show"]
 
 _UNIT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ep|%)\s*$")
 
@@ -109,6 +109,14 @@ def duration(ctor: str, param: str, v: Any, *, zero: bool = False):
     if zero:
         return number(ctor, param, v, ge=0)
     return number(ctor, param, v, gt=0)
+
+
+def floor_div(t, size, xp):
+    """``floor(t / size)``, exact at multiples of ``size`` even where ``t / size`` is
+    computed as ``t * (1 / size)`` (XLA under ``jax.jit``, float32): one step late otherwise."""
+    k = xp.floor(t / size)
+    k = xp.where((k + 1.0) * size <= t, k + 1.0, k)
+    return xp.where(k * size > t, k - 1.0, k)
 
 
 def one_of(ctor: str, param: str, v: Any, choices: tuple[str, ...]) -> str:
@@ -268,7 +276,7 @@ class Schedule:
         if dt not in (np.float64, np.float32):
             raise SpecError(f"values(): dtype must be float64 or float32; got dtype={dt}")
         t = np.asarray(ts, dtype=np.float64)
-        t = np.ascontiguousarray(t, dtype=dt)  # strided input would take numpy's non-SIMD kernels: other rounding
+        t = t.astype(dt, order="C", copy=False)  # strided input would take numpy's non-SIMD kernels: other rounding
         out = np.empty(t.shape, dtype=dt)
         flat_t, flat_out = t.reshape(-1), out.reshape(-1)
         n = flat_t.size

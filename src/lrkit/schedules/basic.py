@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .base import ListArg, Schedule, constructor, duration, fail, number, show
+from .base import ListArg, Schedule, constructor, duration, fail, floor_div, number, show
 
 __all__ = [
     "constant", "cosine", "exponential", "inverse_sqrt", "inverse_time",
@@ -80,7 +80,7 @@ class Step(Schedule):
         self._set("start", number(self.name, "start", self.start, ge=0))
 
     def _at(self, t, xp):
-        return self.start * xp.power(self.gamma, xp.floor(t / self.size))
+        return self.start * xp.power(self.gamma, floor_div(t, self.size, xp))
 
 
 @dataclass(frozen=True, repr=False)

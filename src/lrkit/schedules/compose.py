@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import SpecError
-from .base import Schedule, _Env, constructor, fail, fmt, number, one_of, schedule_arg
+from .base import Schedule, _Env, constructor, fail, floor_div, fmt, number, one_of, schedule_arg
 
 __all__ = ["describe", "noisy", "restarts", "sequence"]
 
@@ -207,7 +207,7 @@ class Restarts(Schedule):
     def _cycle(self, t, xp):
         d, m = self.inner.duration, self.period_mult
         if m == 1:
-            k = xp.floor(t / d)
+            k = floor_div(t, d, xp)
         else:
             k = xp.floor(xp.log(1.0 + t * (m - 1) / d) / math.log(m))
             start = lambda k: d * (xp.power(m, k) - 1) / (m - 1)  # noqa: E731

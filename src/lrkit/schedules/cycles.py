@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Schedule, constructor, duration, fail, number, one_of
+from .base import Schedule, constructor, duration, fail, floor_div, number, one_of
 
 __all__ = ["cyclic", "one_cycle", "wsd"]
 
@@ -35,8 +35,9 @@ class Cyclic(Schedule):
         up = float(self.up)
         total = up + (float(self.down) if self.down is not None else up)
         ratio = up / total
-        cycle = xp.floor(1 + t / total)
-        x = 1.0 + t / total - cycle
+        done = floor_div(t, total, xp)  # torch: cycle = floor(1 + t/total), x = 1 + t/total - cycle;
+        cycle = done + 1.0  # the same numbers, with x from the exact remainder t - done*total,
+        x = (t - done * total) / total  # which keeps float32 (Keras, JAX) precise on long runs
         scale = xp.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
         height = (self.high - self.low) * scale
         if self.mode == "triangular":
@@ -98,6 +99,7 @@ class OneCycle(Schedule):
         for (end, a, b), begin in reversed(list(zip(phases, starts))):
             span = end - begin
             pct = (tt - begin) / span if span != 0 else tt * 0.0 + 1.0
+            pct = xp.minimum(xp.maximum(pct, 0.0), 1.0)  # steps < 1: no extrapolation past a phase
             v = _anneal(self.anneal, a, b, pct, xp)
             value = v if value is None else xp.where(tt <= end, v, value)
         return value
