@@ -90,7 +90,10 @@ def test_compare_end_to_end_and_again_from_its_config(tmp_path, html_checks):
     for r in doc["runs"]:
         assert len(r["lr"]) == total and len(r["train_loss"]) == len(r["val_acc"]) == len(r["val_loss"]) == 2
         assert r["wall_time"] > 0 and 0 <= r["val_acc"][-1] <= 1
+    assert {r["label"]: r["spec"] for r in doc["runs"]}[LABELS[3]] == "constant()"
+    assert {r["label"]: r["plateau"] for r in doc["runs"]}[LABELS[3]] == "Plateau(factor=0.5, patience=1)"
     cos = next(r for r in doc["runs"] if r["label"] == "cosine('100%')")
+    assert (cos["spec"], cos["schedule"], cos["plateau"]) == ("cosine('100%')", "cosine(24)", None)
     np.testing.assert_allclose(cos["lr"], 0.1 * lk.cosine(total).values(np.arange(total)), rtol=1e-15)
     step = next(r for r in doc["runs"] if r["label"] == "step('1ep', gamma=0.5)")
     assert step["lr"] == [0.1] * spe + [0.05] * spe

@@ -43,6 +43,7 @@ def test_lr_of_every_step_is_base_times_the_bound_schedule(digits):
     assert (r.epochs, r.total_steps, r.steps_per_epoch) == (3, 36, 12)
     assert len(r.train_loss) == len(r.val_loss) == len(r.val_acc) == 3
     assert r.schedule == "warmup(12) >> cosine(24, end=0.1)"
+    assert r.spec == "warmup('1ep') >> cosine('rest', end=0.1)"
     assert r.label == "warmup('1ep') >> cosine('rest', end=0.1)"
 
 
@@ -110,7 +111,8 @@ def test_batched_matches_torch_optimizers_run_one_by_one(digits, optimizer, lr, 
     for spec, b in zip(specs, batched):
         s = train(make_model("mlp", 64, 10, seed=3), digits, spec, **kw)
         assert b.lr == s.lr
-        assert b.label == s.label and b.schedule == s.schedule and b.batched and not s.batched
+        assert (b.label, b.spec, b.schedule) == (s.label, s.spec, s.schedule) == (spec, spec, b.schedule)
+        assert b.batched and not s.batched
         np.testing.assert_allclose(b.train_loss, s.train_loss, rtol=1e-5)
         np.testing.assert_allclose(b.val_loss, s.val_loss, rtol=1e-5)
         # float rounding may flip at most a borderline sample of the 360
@@ -173,6 +175,7 @@ def test_run_result_json_round_trip(digits):
     (dict(optimizer="rmsprop"), "train(): optimizer must be 'sgd', 'adamw' or a torch.optim.Optimizer; got optimizer='rmsprop'"),
     (dict(plateau="yes"), "train(): plateau must be an lk.Plateau or None; got plateau='yes'"),
     (dict(momentum=-0.1), "train(): momentum must be a number >= 0; got momentum=-0.1"),
+    (dict(seed=-1), "train(): seed must be a whole number >= 0; got seed=-1"),
     (dict(schedule=3), "train(): schedule must be a schedule or its text; got schedule=3"),
     (dict(schedule="cosine('rest') >> cosine('rest')"), "at most one 'rest'"),
 ])

@@ -42,6 +42,7 @@ def test_linear_and_warmup():
     table(lk.warmup(500), [(0, 0.0), (250, 0.5), (499, 0.998), (500, 1.0), (FAR, 1.0)])
     table(lk.warmup(10, start=0.1, end=0.5), [(0, 0.1), (5, 0.3), (10, 0.5), (11, 0.5)])
     assert lk.linear(100).duration == 100 and lk.linear(100)(100) == 0.0
+    assert lk.linear(3, start=0.02626970260486817)(3) == 0.0  # not -3.5e-18: never below its ends
 
 
 def test_step_is_repeated_multiplication():
@@ -272,3 +273,28 @@ def test_values_keeps_the_input_shape():
     assert s.values(5).shape == () and s.values(5) == 0.5
     assert s.values([]).shape == (0,)
     assert s.values([[0, 5], [10, 20]]).tolist() == [[1.0, 0.5], [0.0, 0.0]]
+
+
+class _Reciprocal(np.ndarray):
+    """A float32 array whose ``t / c`` is ``t * (1 / c)``: how XLA (jax.jit) compiles it."""
+
+    def __truediv__(self, other):
+        if np.ndim(other) == 0:
+            return np.multiply(self, np.float32(1.0) / np.float32(other))
+        return np.true_divide(self, other)
+
+
+@pytest.mark.parametrize("s", [
+    lk.step(94, gamma=0.5), lk.restarts(lk.cosine(94, end=0.1), decay=0.9), lk.cyclic(0.0, 1.0, 100),
+    lk.polynomial(3001, power=0.5, end=0.05), lk.cyclic(0.2, 1.0, 47, down=70, mode="triangular2"),
+])
+def test_boundaries_survive_float32_division_by_reciprocal(s):
+    """t * (1/94) is 1.9999999 at t = 188 in float32: a plain floor(t / size) would
+    switch a step late, 1 - t/n would go negative (NaN for power 0.5)."""
+    from lrkit.schedules.ops import NUMPY32
+
+    t = np.arange(4_000, dtype=np.float32).view(_Reciprocal)
+    assert float((t / 94)[188]) < 2.0  # the emulation does round like XLA
+    got = np.asarray(s.evaluate(t, NUMPY32), dtype=np.float64)
+    want = s.values(np.arange(4_000))
+    assert np.abs(got - want).max() <= 8 * np.finfo(np.float32).eps * np.abs(want).max()

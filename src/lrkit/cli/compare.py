@@ -64,10 +64,10 @@ def _nonneg(text: str) -> float:
 def register(sub) -> None:
     p = sub.add_parser(
         "compare", help="train a model under several schedules and report which wins",
-        description="Train the same model from the same seed on the same data once per schedule "
-                    "(equal step budgets, several seeds) and write a report: results.json, report.md, "
-                    "report.html and PNG figures. Without options: a default set covering every "
-                    "schedule family plus a plateau run on built-in data.",
+        description="Train the same model from the same seed on the same data once per schedule\n"
+                    "(equal step budgets, several seeds) and write a report: results.json, report.md,\n"
+                    "report.html and PNG figures. Without options: a default set covering every\n"
+                    "schedule family plus a plateau run, on built-in data (digits), 3 seeds.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", metavar="digits|mnist1d|PATH.npz", help="data set (default digits)")
     p.add_argument("--model", choices=("mlp", "cnn1d", "linear"), help="model (default mlp)")

@@ -19,7 +19,6 @@ several times faster than one after another); a plateau run goes through
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field

@@ -38,7 +38,7 @@ import numpy as np
 from ..errors import SpecError
 from .train import RunResult
 
-__all__ = ["TARGET_FRACTION", "Row", "Summary", "Verdict", "figures", "summarise", "write_report"]
+__all__ = ["TARGET_FRACTION", "Row", "Summary", "Verdict", "figures", "summarise", "table", "write_report"]
 
 TARGET_FRACTION = 0.98
 FIGURES = (("lr.png", "Learning rate of every run (seed 0; every seed where it differs)"),
@@ -263,7 +263,14 @@ def _cell(mean: float, std: float) -> str:
 
 
 def table(summary: Summary) -> tuple[list[str], list[list[str]]]:
-    """The header and the cells of the report's table (text, one row per run)."""
+    """The header and the cells of the report's table (text, one row per run, ranked).
+
+    >>> runs = [RunResult("a", "a", seed, 5, [0.1] * 10, [1.0, 0.5], [0.6, 0.4], [0.8, acc])
+    ...         for seed, acc in enumerate((0.90, 0.92))]
+    >>> head, body = table(summarise(runs, target=0.85))
+    >>> head[2], head[5], body[0]
+    ('final val acc (%)', 'steps to 85.0%', ['1', '`a`', '91.00 ± 1.41', '91.00 ± 1.41', '0.4000', '10', '0.00'])
+    """
     head = ["#", "run", "final val acc (%)", "best val acc (%)", "final val loss",
             f"steps to {100 * summary.target:.1f}%", "wall time / run (s)"]
     body = []
@@ -481,6 +488,15 @@ def write_report(out_dir: str, runs: Sequence[RunResult], *, setup: dict[str, An
     ``setup`` describes the runs (data, model, optimizer, ...; see
     :meth:`lrkit.lab.compare.Comparison.setup`), ``config`` the settings,
     also written to ``config.json`` so ``lrkit compare --config`` repeats the job.
+
+    >>> import os, tempfile
+    >>> runs = [RunResult(s, s, 0, 5, [0.1] * 10, [1.0, 0.5], [0.6, 0.4], [0.8, acc])
+    ...         for s, acc in (("constant()", 0.9), ("cosine(10)", 0.95))]
+    >>> out = tempfile.mkdtemp()
+    >>> write_report(out, runs).verdict.winner
+    'cosine(10)'
+    >>> sorted(os.listdir(out))
+    ['final_acc.png', 'lr.png', 'report.html', 'report.md', 'results.json', 'train_loss.png', 'val_acc.png']
     """
     os.makedirs(out_dir, exist_ok=True)
     setup = dict(setup or {})

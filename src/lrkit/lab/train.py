@@ -50,7 +50,9 @@ class RunResult:
     ``lr[t]`` is the learning rate the update of step ``t`` used (first param
     group); ``train_loss[e]`` the mean training loss over the samples of epoch
     ``e``; ``val_loss[e]`` / ``val_acc[e]`` the validation loss and accuracy
-    after epoch ``e``. ``wall_time`` is seconds of training (for a batched run,
+    after epoch ``e``. ``spec`` is the schedule's text as given (``"cosine('rest')"``),
+    ``schedule`` the text bound to the run (``"cosine(230)"``), ``plateau`` the
+    plateau's repr or None, ``label`` the run's name in reports. ``wall_time`` is seconds of training (for a batched run,
     its equal share of the batch's time). A diverged run keeps its place:
     its non-finite losses are ``nan``.
 
@@ -71,6 +73,7 @@ class RunResult:
     wall_time: float = 0.0
     plateau: str | None = None
     batched: bool = False
+    spec: str = ""
 
     @property
     def epochs(self) -> int:
@@ -171,9 +174,11 @@ def _bound(fn: str, schedule: Any, total: int, spe: int) -> tuple[str, Schedule]
     return str(schedule), schedule.bind(total_steps=total, steps_per_epoch=spe)
 
 
-def _check_common(fn: str, data, epochs, batch_size, momentum, weight_decay) -> None:
+def _check_common(fn: str, data, epochs, batch_size, momentum, weight_decay, seed) -> None:
     if not isinstance(data, Dataset):
         raise SpecError(f"{fn}(): data must be a lrkit.lab.data.Dataset; got data={data!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise SpecError(f"{fn}(): seed must be a whole number >= 0; got seed={seed!r}")
     _whole(fn, "epochs", epochs)
     _whole(fn, "batch_size", batch_size)
     _positive(fn, "momentum", momentum, zero=True)
@@ -215,7 +220,8 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
         optimizer: ``"sgd"`` (with ``momentum``), ``"adamw"``, or a ``torch.optim.Optimizer``
             already built over ``model.parameters()``.
         seed: seeds ``torch.manual_seed`` and the data order.
-        plateau: an ``lk.Plateau`` fed the validation loss after every epoch.
+        plateau: an ``lk.Plateau`` fed the validation loss after every epoch (it keeps
+            its state: give each run a fresh one).
         momentum, weight_decay: passed to the named optimizer.
         callback: called with the partial :class:`RunResult` after every epoch.
         label: the run's name in reports (default: the schedule text, plus the plateau).
@@ -234,7 +240,7 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
 
     from ..torch import Scheduler
 
-    _check_common("train", data, epochs, batch_size, momentum, weight_decay)
+    _check_common("train", data, epochs, batch_size, momentum, weight_decay, seed)
     if plateau is not None and not isinstance(plateau, Plateau):
         raise SpecError(f"train(): plateau must be an lk.Plateau or None; got plateau={plateau!r}")
     spe = steps_per_epoch(data, batch_size)
@@ -248,7 +254,8 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
     sched = Scheduler(opt, bound, plateau=plateau)
     if label is None:
         label = text if plateau is None else f"{text} with {plateau!r}"
-    run = RunResult(label, str(bound), int(seed), spe, plateau=None if plateau is None else repr(plateau))
+    run = RunResult(label, str(bound), int(seed), spe, plateau=None if plateau is None else repr(plateau),
+                    spec=text)
     x, y, xv, yv = _tensors(data)
     torch.manual_seed(seed)
     start = time.perf_counter()
@@ -303,7 +310,7 @@ def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, 
     import torch
     from torch.func import functional_call, grad_and_value, vmap
 
-    _check_common("train_batched", data, epochs, batch_size, momentum, weight_decay)
+    _check_common("train_batched", data, epochs, batch_size, momentum, weight_decay, seed)
     lr = _positive("train_batched", "lr", lr)
     if optimizer not in ("sgd", "adamw"):
         raise SpecError(f"train_batched(): optimizer must be 'sgd' or 'adamw'; got optimizer={optimizer!r}")
@@ -319,7 +326,8 @@ def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, 
     lrs64 = np.stack([s.values(np.arange(total_steps, dtype=np.float64)) for s in bound]) * lr
     lrs = torch.from_numpy(lrs64.astype(np.float32))
     planned = [row.tolist() for row in lrs64]
-    runs = [RunResult(lab, str(s), int(seed), spe, batched=True) for lab, s in zip(labels, bound)]
+    runs = [RunResult(lab, str(s), int(seed), spe, batched=True, spec=text)
+            for lab, s, text in zip(labels, bound, texts)]
 
     net = copy.deepcopy(model)
     params = {n: p.detach().unsqueeze(0).repeat(k, *([1] * p.dim())).contiguous()

@@ -54,8 +54,8 @@ class Linear(Schedule):
         return self.steps
 
     def _at(self, t, xp):
-        tt = xp.minimum(t, self.steps)
-        return self.start + (self.end - self.start) * tt / self.steps
+        tt = xp.minimum(t, self.steps)  # fraction first: ((end-start)*tt)/steps can overshoot end,
+        return self.start + (self.end - self.start) * (tt / self.steps)  # e.g. to -3e-18 for end=0
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,7 +184,8 @@ class Polynomial(Schedule):
 
     def _at(self, t, xp):
         tt = xp.minimum(t, self.steps)
-        return self.end + (self.start - self.end) * xp.power(1.0 - tt / self.steps, self.power)
+        left = (self.steps - tt) / self.steps  # not 1 - tt/steps: exactly 0 at the end even where XLA
+        return self.end + (self.start - self.end) * xp.power(left, self.power)  # divides by multiplying
 
 
 @dataclass(frozen=True, repr=False)

@@ -37,7 +37,8 @@ class ExperimentResult:
 
     ``rows`` is the table (a list of dicts with the same keys), ``numbers``
     the headline measurements by name, ``checks`` the claims tested on them,
-    ``files`` what was written (empty without ``out``).
+    ``notes`` what else the measurement shows (not claimed, e.g. where a
+    familiar metric disagrees), ``files`` what was written (empty without ``out``).
     """
 
     name: str
@@ -45,6 +46,7 @@ class ExperimentResult:
     checks: list[Check]
     rows: list[dict[str, Any]]
     numbers: dict[str, float]
+    notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
     @property
@@ -56,6 +58,7 @@ class ExperimentResult:
         """The terminal report: the question, the table, each check, the verdict."""
         lines = [f"{self.name}: {self.question}", "", markdown_table(self.rows), ""]
         lines += [c.line() for c in self.checks]
+        lines += [f"note: {n}" for n in self.notes]
         lines += [f"wrote {f}" for f in self.files]
         verdict = "the claim holds" if self.holds else "the claim does NOT hold in this measurement"
         lines.append(f"{self.name}: {verdict}")
@@ -65,7 +68,7 @@ class ExperimentResult:
         """Plain JSON types."""
         return {"name": self.name, "question": self.question, "holds": self.holds,
                 "checks": [c.__dict__ for c in self.checks], "rows": self.rows,
-                "numbers": self.numbers, "files": self.files}
+                "numbers": self.numbers, "notes": self.notes, "files": self.files}
 
 
 def fmt_num(v: Any) -> str:
@@ -108,6 +111,7 @@ def write_outputs(result: ExperimentResult, out: str | None, fig) -> ExperimentR
         with open(md, "w", encoding="utf-8") as f:
             f.write(f"# {result.name}\n\n{result.question}\n\n{markdown_table(result.rows)}\n\n")
             f.write("\n".join(f"- {c.line()}" for c in result.checks) + "\n")
+            f.write("".join(f"- note: {n}\n" for n in result.notes))
         path_csv = os.path.join(out, f"{result.name}.csv")
         with open(path_csv, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=list(result.rows[0]))

@@ -111,7 +111,9 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
     ]
     numbers = {f"{k}_{label.replace(' ', '_').replace('*', '').replace(',', '')}": v
                for label, d in mean.items() for k, v in d.items()}
-    result = ExperimentResult(NAME, QUESTION, checks, rows, numbers)
+    notes = [f"validation accuracy hardly moves: {p['acc']:.3f} (keep lr*wd) vs {w['acc']:.3f} (keep wd) "
+             f"vs {m['acc']:.3f} (wd x2)"]
+    result = ExperimentResult(NAME, QUESTION, checks, rows, numbers, notes)
 
     fig, (ax, ax2) = figure(2)
     for label, _, _ in ARMS:
