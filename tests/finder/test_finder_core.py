@@ -341,3 +341,11 @@ def test_core_imports_no_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.stdout.strip() == "[]"
+
+
+def test_a_sparse_sweep_still_has_a_slope_for_every_point():
+    # 5 points over 8 decades: no neighbour within half a decade; the secant uses the next points
+    lrs = sweep_lrs(1e-7, 10, 5)
+    s = np.array([3.0, 2.9, 2.0, 1.0, 50.0])
+    lr, why = h.steepest(lrs, s, 0.0)
+    assert why is None and lr == lrs[2]

@@ -32,6 +32,7 @@ def _seed(text: str) -> int:
 
 
 def register(sub) -> None:
+    """Add ``lrkit experiment`` to the subparsers ``sub``."""
     p = sub.add_parser("experiment", help="run a self-checking experiment (--list to list them)",
                        description=__doc__.split("\n\n")[0].strip("`"), epilog=_EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,6 +46,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """List the experiments, or run one (or ``all``); 0 when every claim holds, else 1."""
     from lrkit.lab import experiments
 
     if args.list:

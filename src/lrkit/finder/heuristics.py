@@ -7,9 +7,10 @@ where the debiased moving average still rests on a handful of noisy losses.
 ``e`` below is the index of the lowest smoothed loss after those points.
 
 - ``steepest``: the most negative slope ``(s[j] - s[i]) / (x[j] - x[i])``
-  over the decade of lr centred on each point (``x[i] >= x_k - 1/2``,
-  ``x[j] <= x_k + 1/2``), searched over ``skip <= k <= e``. A secant over a
-  decade is far less noisy than a one-step difference.
+  over the decade of lr centred on each point (``i``, ``j`` the first and
+  last points with ``|x - x_k| <= 1/2``, at least one step away from ``k``),
+  searched over ``skip <= k <= e``. A secant over a decade is far less noisy
+  than a one-step difference.
 - ``valley``: fastai's rule, unchanged. ``L_i`` is the length of the longest
   decreasing subsequence of ``s`` ending at ``i``; with ``m = argmax L`` the
   valley is the ``L_m`` points before ``m``, and the suggestion the point
@@ -68,8 +69,9 @@ def steepest(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[float | Non
     if why:
         return None, why
     x = np.log10(lrs)
-    lo = np.searchsorted(x, x - _HALF_WINDOW, side="left")
-    hi = np.searchsorted(x, x + _HALF_WINDOW, side="right") - 1
+    at = np.arange(len(s))
+    lo = np.maximum(np.minimum(np.searchsorted(x, x - _HALF_WINDOW, side="left"), at - 1), 0)
+    hi = np.minimum(np.maximum(np.searchsorted(x, x + _HALF_WINDOW, side="right") - 1, at + 1), len(s) - 1)
     k = np.arange(skip_count(len(s), smooth), e + 1)
     slope = (s[hi[k]] - s[lo[k]]) / (x[hi[k]] - x[lo[k]])
     best = int(np.argmin(slope))

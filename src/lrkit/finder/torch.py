@@ -27,25 +27,38 @@ __all__ = ["find_lr"]
 _FN = "find_lr"
 
 
+class _OnCpu:
+    """A tensor copied to the CPU, with the device it goes back to."""
+
+    __slots__ = ("tensor", "device")
+
+    def __init__(self, tensor, device):
+        self.tensor, self.device = tensor, device
+
+
+def _rebuild(seq, items):
+    return type(seq)(*items) if hasattr(seq, "_fields") else type(seq)(items)
+
+
 def _to_cpu(obj: Any) -> Any:
-    """A deep copy with every tensor cloned to the CPU (remembering its device)."""
+    """A deep copy with every tensor cloned to the CPU."""
     if isinstance(obj, torch.Tensor):
-        return (obj.detach().to("cpu", copy=True), obj.device)
+        return _OnCpu(obj.detach().to("cpu", copy=True), obj.device)
     if isinstance(obj, dict):
         return {k: _to_cpu(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_cpu(v) for v in obj)
+        return _rebuild(obj, [_to_cpu(v) for v in obj])
     return copy.deepcopy(obj)
 
 
 def _back(obj: Any) -> Any:
-    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], torch.Tensor) \
-            and isinstance(obj[1], torch.device):
-        return obj[0].to(obj[1], copy=True)
+    """A fresh copy of what ``_to_cpu`` saved, tensors on their devices again."""
+    if isinstance(obj, _OnCpu):
+        return obj.tensor.to(obj.device, copy=True)
     if isinstance(obj, dict):
         return {k: _back(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_back(v) for v in obj)
+        return _rebuild(obj, [_back(v) for v in obj])
     return copy.deepcopy(obj)
 
 
@@ -135,8 +148,7 @@ def _move(batch: Any, device) -> Any:
     if isinstance(batch, dict):
         return {k: _move(v, device) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)):
-        return type(batch)(*(_move(v, device) for v in batch)) if hasattr(batch, "_fields") \
-            else type(batch)(_move(v, device) for v in batch)
+        return _rebuild(batch, [_move(v, device) for v in batch])
     return batch
 
 

@@ -28,6 +28,7 @@ class Check:
     measured: str
 
     def line(self) -> str:
+        """``[PASS] claim: measured`` (or ``[FAIL] ...``)."""
         return f"[{'PASS' if self.holds else 'FAIL'}] {self.claim}: {self.measured}"
 
 

@@ -44,6 +44,7 @@ def loss(x: np.ndarray) -> np.ndarray:
 
 
 def grad(x: np.ndarray) -> np.ndarray:
+    """``loss'(x)``: the two parabolas' slopes weighted by their soft-min weights."""
     a, b = SLOPE * np.sqrt(1 + x * x), C_POOR + 0.5 * H_POOR * (x - X_POOR) ** 2
     m = np.minimum(a, b)
     wa, wb = np.exp(-(a - m) / TAU), np.exp(-(b - m) / TAU)
@@ -59,7 +60,41 @@ def simulate(lrs: np.ndarray, runs: int, seed: int) -> np.ndarray:
     return x
 
 
+def random_landscapes(count: int, runs: int, seed: int, steps: int = 400) -> np.ndarray:
+    """Good-minimum rate of 4 restarts minus that of a single cosine, on ``count`` random
+    two-parabola landscapes (curvatures, depths, positions, noise and peak lr drawn at
+    random; starts uniform on [-3, 3]). The same noise for both schedules."""
+    rng = np.random.default_rng(seed)
+    ts = np.arange(steps, dtype=np.float64)
+    shapes = cosine(steps).values(ts), restarts(cosine(steps / 4), cycles=4).values(ts)
+    out = []
+    for _ in range(count):
+        hp, hg = 10 ** rng.uniform(0.5, 2), 10 ** rng.uniform(-1, 0.5)
+        cp, xg = rng.uniform(0.1, 2), rng.uniform(1, 5)
+        peak, sigma = 10 ** rng.uniform(-2, 0), 10 ** rng.uniform(-1, 0.7)
+
+        def g(x):
+            a, b = cp + 0.5 * hp * x * x, 0.5 * hg * (x - xg) ** 2
+            m = np.minimum(a, b)
+            wa, wb = np.exp(-(a - m) / 0.05), np.exp(-(b - m) / 0.05)
+            return (wa * hp * x + wb * hg * (x - xg)) / (wa + wb)
+
+        noise_seed, good = int(rng.integers(2**31)), []
+        for shape in shapes:
+            r = np.random.default_rng(noise_seed)
+            x = r.uniform(-3, 3, runs)
+            for lr in peak * shape:
+                x = np.clip(x - lr * (g(x) + sigma * r.standard_normal(runs)), -100, 100)
+            good.append(np.mean(np.abs(x - xg) < np.abs(x)))
+        out.append(good[1] - good[0])
+    return np.array(out)
+
+
 def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
+    """Measure and check (see the module doc): 3000 runs of 400 steps, 60 random landscapes (``quick``: 600 runs, 20 landscapes).
+
+    ``seed`` changes every random draw; with ``out``, the figure and tables are written there.
+    """
     steps, runs = 400, (600 if quick else 3000)
     ts = np.arange(steps, dtype=np.float64)
     schedules = {
@@ -90,8 +125,13 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
     ]
     numbers = {**{f"good_{k.replace(' ', '_')}": v for k, v in frac.items()},
                **{f"caught_{k.replace(' ', '_')}": v for k, v in caught.items()}}
+    diffs = random_landscapes(20 if quick else 60, 300 if quick else 1000, seed)
+    numbers.update(random_best=float(diffs.max()), random_worst=float(diffs.min()))
     notes = [f"a constant lr at the peak is never caught (reached good: {frac['constant']:.3f}): above 2/h the sharp "
-             "minimum cannot hold a run; on this landscape its noise floor is small, so it also ends lowest"]
+             "minimum cannot hold a run; on this landscape its noise floor is small, so it also ends lowest",
+             f"not in general: on {diffs.size} random two-parabola landscapes (random curvatures, depths, noise, peak "
+             f"lr; starts on [-3, 3]) 4 restarts minus a single decay reached the good minimum "
+             f"{diffs.min():+.3f} .. {diffs.max():+.3f} (median {np.median(diffs):+.3f})"]
     result = ExperimentResult(NAME, QUESTION, checks, rows, numbers, notes)
     return write_outputs(result, out, _figure(schedules, ts, seed))
 
