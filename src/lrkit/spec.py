@@ -119,6 +119,8 @@ def parse(text: str) -> Schedule:
     if len(text) > _MAX_TEXT:
         raise SpecError(f"parse(): text must be at most {_MAX_TEXT} characters; got {len(text)}")
     src = text.strip()
+    if "\n" in src:  # a spec over several lines (a YAML block): read it as one parenthesised expression
+        src = "(" + src + "\n)"
     try:
         with warnings.catch_warnings():  # e.g. "1if": Python's SyntaxWarning is not for our users
             warnings.simplefilter("ignore")

@@ -127,3 +127,12 @@ def test_bad_arguments(kwargs, message):
     with pytest.raises(lk.SpecError) as e:
         experiments.run(**kwargs)
     assert message in str(e.value)
+
+
+def test_result_is_json_ready():
+    import json
+
+    r = experiments.run("momentum", quick=True)
+    back = json.loads(json.dumps(r.to_dict()))
+    assert back["holds"] is True and back["name"] == "momentum"
+    assert len(back["checks"]) == len(r.checks) and back["rows"][0]["momentum"] == 0.0

@@ -349,3 +349,9 @@ def test_a_sparse_sweep_still_has_a_slope_for_every_point():
     s = np.array([3.0, 2.9, 2.0, 1.0, 50.0])
     lr, why = h.steepest(lrs, s, 0.0)
     assert why is None and lr == lrs[2]
+
+
+def test_steepest_never_picks_the_last_point():
+    r = replay(np.linspace(3, 1, 5) ** 3, start=1e-3, end=10, steps=5, smooth=0.0)
+    assert not r.stopped_early and r.suggestions["steepest"] < 10
+    assert r.suggestion == r.suggestions["steepest"] and r.reasons["min/10"].endswith("raise `end`")

@@ -9,8 +9,8 @@ where the debiased moving average still rests on a handful of noisy losses.
 - ``steepest``: the most negative slope ``(s[j] - s[i]) / (x[j] - x[i])``
   over the decade of lr centred on each point (``i``, ``j`` the first and
   last points with ``|x - x_k| <= 1/2``, at least one step away from ``k``),
-  searched over ``skip <= k <= e``. A secant over a decade is far less noisy
-  than a one-step difference.
+  searched over ``skip <= k <= min(e, n - 2)``. A secant over a decade is far
+  less noisy than a one-step difference.
 - ``valley``: fastai's rule, unchanged. ``L_i`` is the length of the longest
   decreasing subsequence of ``s`` ending at ``i``; with ``m = argmax L`` the
   valley is the ``L_m`` points before ``m``, and the suggestion the point
@@ -72,7 +72,7 @@ def steepest(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[float | Non
     at = np.arange(len(s))
     lo = np.maximum(np.minimum(np.searchsorted(x, x - _HALF_WINDOW, side="left"), at - 1), 0)
     hi = np.minimum(np.maximum(np.searchsorted(x, x + _HALF_WINDOW, side="right") - 1, at + 1), len(s) - 1)
-    k = np.arange(skip_count(len(s), smooth), e + 1)
+    k = np.arange(skip_count(len(s), smooth), min(e, len(s) - 2) + 1)   # the last point has no right side
     slope = (s[hi[k]] - s[lo[k]]) / (x[hi[k]] - x[lo[k]])
     best = int(np.argmin(slope))
     if not slope[best] < 0:

@@ -5,7 +5,7 @@ For every seed ``0 .. seeds-1`` every run starts from the same weights
 only the schedule differs, and every run takes the same number of updates
 (``epochs * ceil(n_train / batch_size)``). Schedules without a plateau are
 trained together as one batch of models (:func:`~lrkit.lab.train.train_batched`,
-several times faster than one after another); a plateau run goes through
+about 1.6x faster than one after another for the default set); a plateau run goes through
 :func:`~lrkit.lab.train.train` with :class:`lrkit.torch.Scheduler` and
 :class:`lrkit.Plateau` (fed the validation loss after every epoch).
 
@@ -116,8 +116,8 @@ def compare(config: CompareConfig, *, progress: bool = True, batched: bool | Non
             (default: yes when there are two or more); False trains them one
             after another with :func:`~lrkit.lab.train.train`.
         data: a loaded dataset instead of ``config.data``.
-        threads: torch threads while training (default 1: these models are too small
-            to gain from more, and 2 threads measured 4-5x slower on 2 busy cores);
+        threads: torch threads while training (default 1: 2 threads measured 4-20x
+            slower on 2 busy cores, at best 2x faster on idle ones);
             the previous setting is restored afterwards.
     """
     data = load_dataset(config.data) if data is None else data

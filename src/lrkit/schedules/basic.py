@@ -55,7 +55,8 @@ class Linear(Schedule):
 
     def _at(self, t, xp):
         tt = xp.minimum(t, self.steps)  # fraction first: ((end-start)*tt)/steps can overshoot end,
-        return self.start + (self.end - self.start) * (tt / self.steps)  # e.g. to -3e-18 for end=0
+        ramp = self.start + (self.end - self.start) * (tt / self.steps)  # e.g. to -3e-18 for end=0
+        return xp.where(t >= self.steps, self.end, ramp)  # the end value exactly, not start + (end - start)
 
 
 @dataclass(frozen=True, repr=False)

@@ -175,6 +175,9 @@ class Restarts(Schedule):
         schedule_arg(self.name, "inner", self.inner)
         if not _finite(self.inner):
             raise fail(self.name, "inner", "finite (an endless schedule cannot be repeated)", self.inner)
+        if self.inner.rest_count():
+            raise fail(self.name, "inner", "free of 'rest' (a cycle cannot last what is left of the run; "
+                       "give steps or a percentage)", self.inner)
         if self.inner.is_bound and not self.inner.duration > 0:
             raise fail(self.name, "inner", "longer than 0 steps (a cycle of 0 steps cannot repeat)", self.inner)
         self._set("period_mult", number(self.name, "period_mult", self.period_mult, ge=1))

@@ -16,7 +16,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-__all__ = ["Check", "ExperimentResult", "figure", "fmt_num", "markdown_table", "torch_threads", "write_outputs"]
+__all__ = ["Check", "ExperimentResult", "figure", "fmt_num", "markdown_table", "mnist1d_subset", "torch_threads",
+           "write_outputs"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,15 @@ def figure(ncols: int, *, width: float = 5.0, height: float = 3.8):
     plt = _pyplot()
     fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), dpi=100, squeeze=False)
     return fig, list(axes[0])
+
+
+def mnist1d_subset(n: int):
+    """MNIST-1D with only its first ``n`` training samples (validation: all 1000):
+    small enough for an MLP to fit exactly and overfit."""
+    from ..data import Dataset, load_dataset
+
+    d = load_dataset("mnist1d")
+    return Dataset(f"mnist1d[:{n}]", d.x_train[:n], d.y_train[:n], d.x_val, d.y_val, d.n_classes)
 
 
 @contextlib.contextmanager

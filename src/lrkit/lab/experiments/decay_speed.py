@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Check, ExperimentResult, figure, torch_threads, write_outputs
+from .base import Check, ExperimentResult, figure, mnist1d_subset, torch_threads, write_outputs
 
 NAME = "decay-speed"
 QUESTION = ("On real data with a model that can overfit, does too fast a decay underfit, too "
@@ -24,13 +24,6 @@ QUESTION = ("On real data with a model that can overfit, does too fast a decay u
 SCHEDULES = {"too fast": "exponential(half_life='0.5ep')", "moderate": "exponential(half_life='4ep')",
              "too slow": "exponential(half_life='100%')"}
 N_TRAIN, LR, BATCH = 1000, 0.05, 50
-
-
-def _data():
-    from ..data import Dataset, load_dataset
-
-    d = load_dataset("mnist1d")
-    return Dataset("mnist1d[:1000]", d.x_train[:N_TRAIN], d.y_train[:N_TRAIN], d.x_val, d.y_val, d.n_classes)
 
 
 def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
@@ -42,7 +35,7 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
     from ..train import train_batched
 
     epochs, seeds = (30, 1) if quick else (60, 2)
-    data = _data()
+    data = mnist1d_subset(N_TRAIN)
     runs: dict[str, list] = {k: [] for k in SCHEDULES}
     with torch_threads(1):
         for s in range(seed, seed + seeds):

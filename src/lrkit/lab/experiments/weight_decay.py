@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ... import cosine
-from .base import Check, ExperimentResult, figure, torch_threads, write_outputs
+from .base import Check, ExperimentResult, figure, mnist1d_subset, torch_threads, write_outputs
 
 NAME = "weight-decay"
 QUESTION = ("Under a decaying lr AdamW's effective decay lr*wd shrinks; does keeping it "
@@ -77,10 +77,8 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
 
     ``seed`` changes every random draw; with ``out``, the figure and tables are written there.
     """
-    from .decay_speed import _data
-
     epochs, seeds = (20, 1) if quick else (30, 2)
-    data = _data()
+    data = mnist1d_subset(1000)
     res: dict[str, list[dict]] = {label: [] for label, _, _ in ARMS}
     with torch_threads(1):
         for s in range(seed, seed + seeds):
