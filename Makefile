@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m lrkit.demo --out demo-out
+	MPLBACKEND=Agg $(BIN)/lrkit compare --out demo-out
 
 test: $(STAMP)
-	KERAS_BACKEND=torch MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2
+	KERAS_BACKEND=torch MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) demo-out

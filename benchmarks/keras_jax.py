@@ -6,9 +6,9 @@ warmup_cosine_decay_schedule, and of a jitted adamw step with each.
 Run: ``python benchmarks/keras_jax.py``.
 """
 
-import os, time, timeit
+import os, timeit
 os.environ["KERAS_BACKEND"] = "torch"
-import numpy as np, keras, jax, jax.numpy as jnp, optax
+import keras, jax, jax.numpy as jnp, optax
 import lrkit as lk, lrkit.keras, lrkit.jax
 
 def best(fn, n, r=5):

@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MissingDependencyError, SpecError, UnboundError
-from .schedules.base import Schedule, fail, number
-from .spec import parse
+from .errors import MissingDependencyError, SpecError
+from .schedules.base import Schedule, bound_schedule, fail, number
 
 try:
     import jax
@@ -188,21 +187,4 @@ def schedule(schedule: Schedule | str, base: float = 1e-3, *, total_steps: float
 
 def _as_bound(ctor: str, schedule: Any, total_steps: Any, steps_per_epoch: Any) -> Schedule:
     """``schedule`` (a Schedule or its text) parsed and bound to the run; errors name ``ctor``."""
-    if isinstance(schedule, str):
-        schedule = parse(schedule)
-    if not isinstance(schedule, Schedule):
-        raise fail(ctor, "schedule", "an lrkit schedule or its text form", schedule)
-    if total_steps is not None:
-        total_steps = number(ctor, "total_steps", total_steps, gt=0)
-    if steps_per_epoch is not None:
-        steps_per_epoch = number(ctor, "steps_per_epoch", steps_per_epoch, gt=0)
-    need = []
-    if schedule.units & {"%", "rest"} and total_steps is None:
-        need.append("total_steps=...")
-    if "ep" in schedule.units and steps_per_epoch is None:
-        need.append("steps_per_epoch=...")
-    if need:
-        used = ", ".join(repr(u) for u in sorted(schedule.units))
-        raise UnboundError(f"{ctor}(): schedule {schedule} uses run-relative durations ({used}); "
-                        f"pass {', '.join(need)} to bind them")
-    return schedule.bind(total_steps=total_steps, steps_per_epoch=steps_per_epoch)
+    return bound_schedule(ctor, schedule, total_steps, steps_per_epoch)

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MissingDependencyError, SpecError, UnboundError
+from .errors import MissingDependencyError, SpecError
 from .plateau import Plateau
 from .schedules.base import Schedule as _Core
-from .schedules.base import fail, number
+from .schedules.base import bound_schedule, fail, number
 from .spec import parse
 
 if importlib.util.find_spec("keras") is None:  # pragma: no cover - exercised only without keras
@@ -271,13 +271,4 @@ def _bind(ctor: str, schedule: _Core, total_steps: Any, steps_per_epoch: Any) ->
         total_steps = number(ctor, "total_steps", total_steps, gt=0)
     if steps_per_epoch is not None:
         steps_per_epoch = number(ctor, "steps_per_epoch", steps_per_epoch, gt=0)
-    need = []
-    if schedule.units & {"%", "rest"} and total_steps is None:
-        need.append("total_steps=...")
-    if "ep" in schedule.units and steps_per_epoch is None:
-        need.append("steps_per_epoch=...")
-    if need:
-        used = ", ".join(repr(u) for u in sorted(schedule.units))
-        raise UnboundError(f"{ctor}(): schedule {schedule} uses run-relative durations ({used}); "
-                           f"pass {', '.join(need)} to bind them")
-    return schedule.bind(total_steps=total_steps, steps_per_epoch=steps_per_epoch), total_steps, steps_per_epoch
+    return bound_schedule(ctor, schedule, total_steps, steps_per_epoch), total_steps, steps_per_epoch

@@ -32,8 +32,7 @@ import numpy as np
 from .errors import MissingDependencyError, SpecError
 from .finder.torch import find_lr
 from .plateau import Plateau, _metric
-from .schedules.base import Schedule, fmt
-from .spec import parse
+from .schedules.base import Schedule, bound_schedule, fmt
 
 try:
     import torch
@@ -161,22 +160,7 @@ def _as_float(v) -> float:
 
 # ---------------------------------------------------------------- the plan
 def _schedule(v: Any, where: str, total_steps, steps_per_epoch) -> Schedule:
-    if isinstance(v, str):
-        v = parse(v)
-    if not isinstance(v, Schedule):
-        raise SpecError(f"Scheduler(): {where} must be a schedule or its text form; got {where}={v!r}")
-    if v.is_bound:
-        return v
-    need = []
-    if v.units & {"%", "rest"} and total_steps is None:
-        need.append("total_steps=...")
-    if "ep" in v.units and steps_per_epoch is None:
-        need.append("steps_per_epoch=...")
-    if need:
-        used = ", ".join(repr(u) for u in sorted(v.units))
-        raise SpecError(f"Scheduler(): {where} {v} uses run-relative durations ({used}); "
-                        f"pass Scheduler(..., {', '.join(need)}) to bind them")
-    return v.bind(total_steps=total_steps, steps_per_epoch=steps_per_epoch)
+    return bound_schedule("Scheduler", v, total_steps, steps_per_epoch, where=where)
 
 
 def _mapping(v: Any, param: str, where: str, bind: tuple) -> dict[str, Schedule]:

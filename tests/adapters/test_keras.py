@@ -150,8 +150,8 @@ def test_config_is_the_text_form_and_round_trips_through_json():
 @pytest.mark.parametrize(("kwargs", "message"), [
     (dict(schedule=lk.cosine(10), base=-1), "lrkit.keras.Schedule(): base must be > 0; got base=-1"),
     (dict(schedule=0.1), "lrkit.keras.Schedule(): schedule must be an lrkit schedule or its text form; got schedule=0.1"),
-    (dict(schedule=lk.cosine("rest")), "pass total_steps=... to bind them"),
-    (dict(schedule="warmup('1ep')", total_steps=100), "pass steps_per_epoch=... to bind them"),
+    (dict(schedule=lk.cosine("rest")), "total_steps=...) to bind them"),
+    (dict(schedule="warmup('1ep')", total_steps=100), "steps_per_epoch=...) to bind them"),
     (dict(schedule="cosine(10, ned=0.1)"), "did you mean 'end'"),
 ])
 def test_bad_arguments_raise_spec_error(kwargs, message):

@@ -248,13 +248,13 @@ def test_bad_arguments(kwargs, message):
 def test_bad_schedules_and_optimizers():
     with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): optimizer must be a torch.optim.Optimizer"):
         Scheduler([{"lr": 0.1}], lk.cosine(10))
-    with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): schedule must be a schedule or its text form; got schedule=0.1"):
+    with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): schedule must be an lrkit schedule or its text form; got schedule=0.1"):
         Scheduler(sgd([0.1]), 0.1)
     with pytest.raises(lk.SpecError, match=r"did you mean 'cosine'"):
         Scheduler(sgd([0.1]), "cosin(10)")
     with pytest.raises(lk.SpecError, match=r"param must be left at 'lr' when schedule is a dict"):
         Scheduler(sgd([0.1]), {"lr": lk.cosine(10)}, param="momentum")
-    with pytest.raises(lk.SpecError, match=r"schedule\['momentum'\] must be a schedule or its text form"):
+    with pytest.raises(lk.SpecError, match=r"schedule\['momentum'\] must be an lrkit schedule or its text form"):
         Scheduler(sgd([0.1]), {"lr": lk.cosine(10), "momentum": None})
     adam = torch.optim.Adam(torch.nn.Linear(2, 1).parameters())
     with pytest.raises(lk.SpecError, match=r"got param='momentum'"):

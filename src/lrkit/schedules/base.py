@@ -507,3 +507,33 @@ def constructor(fn):
 
     REGISTRY[name] = wrapper
     return wrapper
+
+
+def bound_schedule(ctor: str, schedule: Any, total_steps: Any = None, steps_per_epoch: Any = None,
+                   where: str = "schedule") -> "Schedule":
+    """``schedule`` (a Schedule or its text) checked and bound to the run, for the adapters.
+
+    Errors name the adapter (``ctor``) and what to pass:
+    ``Scheduler(): schedule cosine('rest') uses run-relative durations ('rest');
+    pass Scheduler(..., total_steps=...) to bind them``.
+    """
+    if isinstance(schedule, str):
+        from ..spec import parse
+
+        schedule = parse(schedule)
+    if not isinstance(schedule, Schedule):
+        raise fail(ctor, where, "an lrkit schedule or its text form", schedule)
+    if total_steps is not None:
+        total_steps = number(ctor, "total_steps", total_steps, gt=0)
+    if steps_per_epoch is not None:
+        steps_per_epoch = number(ctor, "steps_per_epoch", steps_per_epoch, gt=0)
+    need = []
+    if schedule.units & {"%", "rest"} and total_steps is None:
+        need.append("total_steps=...")
+    if "ep" in schedule.units and steps_per_epoch is None:
+        need.append("steps_per_epoch=...")
+    if need:
+        used = ", ".join(repr(u) for u in sorted(schedule.units))
+        raise UnboundError(f"{ctor}(): {where} {schedule} uses run-relative durations ({used}); "
+                           f"pass {ctor}(..., {', '.join(need)}) to bind them")
+    return schedule.bind(total_steps=total_steps, steps_per_epoch=steps_per_epoch)

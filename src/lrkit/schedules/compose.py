@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import SpecError
-from .base import Schedule, _Env, constructor, fail, floor_div, fmt, number, one_of, schedule_arg
+from .base import Schedule, constructor, fail, floor_div, fmt, number, one_of, schedule_arg
 
 __all__ = ["describe", "noisy", "restarts", "sequence"]
 
