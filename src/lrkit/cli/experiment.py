@@ -34,7 +34,8 @@ def _seed(text: str) -> int:
 def register(sub) -> None:
     """Add ``lrkit experiment`` to the subparsers ``sub``."""
     p = sub.add_parser("experiment", help="run a self-checking experiment (--list to list them)",
-                       description=__doc__.split("\n\n")[0].strip("`"), epilog=_EPILOG,
+                       description="Run a self-checking experiment: it prints its measured numbers and checks, writes "
+                       "NAME.png, NAME.md and NAME.csv into --out, and exits 0 when its claim holds.", epilog=_EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", nargs="?", metavar="NAME", help="the experiment (see --list), or 'all'")
     p.add_argument("--list", action="store_true", help="list the experiments and the question each answers")

@@ -68,7 +68,8 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
         r.update({k: ("" if v is None else v) for k, v in r.items()})
     fits = {k: measured[k] / predicted[k] for k in measured}
     raise_ = measured["noisy constant"] / measured["constant"]
-    ideal = floor(h, LR * np.array([1 + STD, 1 - STD]), SIGMA) / floor(h, np.array([LR]), SIGMA)  # E[lr]=lr, E[lr^2]=lr^2(1+std^2)
+    # ideal noise: E[lr] = lr, E[lr^2] = lr^2 (1 + std^2), as for the two values lr (1 +- std)
+    ideal = floor(h, LR * np.array([1 + STD, 1 - STD]), SIGMA) / floor(h, np.array([LR]), SIGMA)
     checks = [
         Check("the measured floors match E[lr^2] sigma^2 / (2 (2 E[lr] - h E[lr^2]))",
               all(abs(f - 1) < 0.05 for f in fits.values()),
@@ -79,7 +80,8 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
               "when lr h << 1)"),
     ]
     numbers = {"floor_plain": measured["constant"], "floor_noisy": measured["noisy constant"],
-               "floor_ratio": raise_, "predicted_ratio": ideal, "final_cosine": decays["cosine"], "final_noisy_cosine": decays["noisy cosine"]}
+               "floor_ratio": raise_, "predicted_ratio": ideal, "final_cosine": decays["cosine"],
+               "final_noisy_cosine": decays["noisy cosine"]}
     notes = [f"under a cosine decay the noise still costs at the end: final loss {decays['noisy cosine']:.4g} with "
              f"noise vs {decays['cosine']:.4g} without (the noise scales with the lr, which goes to 0)"]
     result = ExperimentResult(NAME, QUESTION, checks, rows, numbers, notes)

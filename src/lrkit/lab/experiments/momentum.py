@@ -89,7 +89,8 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
         Check("momentum 0.99: the fast decay (half-life 10) ends at least 10x above the matched one (69)",
               gap > 10, f"final loss {final[(0.99, 'fast')]:.3g} vs {final[(0.99, 'matched')]:.3g} (ratio {gap:.3g})"),
         Check("without momentum the decay speed does not matter at equal total lr (within 25%)",
-              abs(plain - 1) < 0.25, f"fast {final[(0.0, 'fast')]:.4g} vs slow {final[(0.0, 'slow')]:.4g} (ratio {plain:.3f})"),
+              abs(plain - 1) < 0.25,
+              f"fast {final[(0.0, 'fast')]:.4g} vs slow {final[(0.0, 'slow')]:.4g} (ratio {plain:.3f})"),
         Check("the kept share of the momentum's amplification is (1-beta)/(1-q beta) (fast, matched)", fit < 0.01,
               f"momentum 0.99: fast {kept[(0.99, 'fast')]:.3f}, matched {kept[(0.99, 'matched')]:.3f}; "
               f"largest gap to theory {fit:.2g}"),

@@ -91,7 +91,8 @@ def random_landscapes(count: int, runs: int, seed: int, steps: int = 400) -> np.
 
 
 def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
-    """Measure and check (see the module doc): 3000 runs of 400 steps, 60 random landscapes (``quick``: 600 runs, 20 landscapes).
+    """Measure and check (see the module doc): 3000 runs of 400 steps, 60 random landscapes
+    (``quick``: 600 runs, 20 landscapes).
 
     ``seed`` changes every random draw; with ``out``, the figure and tables are written there.
     """
@@ -111,7 +112,8 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
         poor = float(np.mean(np.abs(x - X_POOR) < 0.3))
         frac[label], caught[label] = good, poor
         rows.append({"schedule": f"{PEAK:g} x {s}", "reached good": good, "caught in poor": poor,
-                     "mean final loss": float(np.mean(loss(x))), "steps with lr < 2/h": int(np.sum(PEAK * s.values(ts) < 2 / H_POOR))})
+                     "mean final loss": float(np.mean(loss(x))),
+                     "steps with lr < 2/h": int(np.sum(PEAK * s.values(ts) < 2 / H_POOR))})
     se = float(np.sqrt(frac["single decay"] * (1 - frac["single decay"]) / runs))
     margin = frac["4 restarts"] - frac["single decay"]
     checks = [

@@ -120,7 +120,8 @@ def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> Experi
               all(LR > 2 * 2 / r["lam0"] for rs in res.values() for r in rs),
               f"lr {LR:g} vs 2/sharpness = {2 / np.mean([r['lam0'] for r in res['warmup']]):.3f} (mean over seeds)"),
     ]
-    numbers = {"mean_spike_no_warmup": float(np.mean(spike["no warmup"])), "mean_spike_warmup": float(np.mean(spike["warmup"])),
+    numbers = {"mean_spike_no_warmup": float(np.mean(spike["no warmup"])),
+               "mean_spike_warmup": float(np.mean(spike["warmup"])),
                "mean_acc_no_warmup": float(np.mean(accs["no warmup"])), "mean_acc_warmup": float(np.mean(accs["warmup"])),
                "sharpness_init": float(np.mean([r["lam0"] for r in res["warmup"]]))}
     notes = [f"the runs without warmup recover from the spike (a catapult: the sharpness collapses) and end as "
@@ -140,7 +141,8 @@ def _figure(res, arms, steps, limit):
             ax.plot(r["losses"], lw=0.8, color=colors[k], alpha=0.8, label=k if i == 0 else None)
         ax2.plot(np.arange(steps), LR * arms[k].values(np.arange(steps)), color=colors[k], label=str(arms[k]))
     ax2.axhline(limit, color="gray", ls=":", label="2 / sharpness at init")
-    ax.set(yscale="log", xlabel="step", ylabel="training loss (batch)", title=f"MLP, output layer x{SCALE:g}, SGD lr {LR:g}")
+    ax.set(yscale="log", xlabel="step", ylabel="training loss (batch)",
+           title=f"MLP, output layer x{SCALE:g}, SGD lr {LR:g}")
     ax2.set(xlabel="step", ylabel="lr", title="schedules")
     for a in (ax, ax2):
         a.grid(alpha=0.3)
