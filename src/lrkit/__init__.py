@@ -15,7 +15,8 @@ from .errors import MissingDependencyError, SpecError, UnboundError
 from .plateau import Plateau
 from .schedules import (
     Schedule, constant, cosine, cyclic, exponential, interpolate, inverse_sqrt, inverse_time, linear,
-    multistep, noisy, one_cycle, piecewise, polynomial, restarts, sequence, step, warmup, wsd,
+    multistep, noisy, one_cycle, piecewise, polynomial, reciprocal, restarts, sequence, step, warmup, window,
+    wsd,
 )
 from .spec import from_dict, parse, to_dict
 
@@ -42,10 +43,12 @@ __all__ = [
     "parse",
     "piecewise",
     "polynomial",
+    "reciprocal",
     "restarts",
     "sequence",
     "step",
     "to_dict",
     "warmup",
+    "window",
     "wsd",
 ]

@@ -76,6 +76,8 @@ CASES = {
     "wsd": lk.wsd(3_000, 200, 600),
     "wsd_cosine": lk.wsd(3_000, 0, 900, end=0.1, shape="cosine"),
     "wsd_1_sqrt": lk.wsd(3_600, 300, 1_200, shape="1-sqrt"),
+    "window": lk.window(lk.exponential(half_life=400), 1_700) >> lk.cyclic(0.1, 0.5, 120),
+    "reciprocal": 1e-2 * lk.reciprocal(WS, floor=0.05),
     # noise, both kinds, small and 64-bit seeds
     "noisy_normal": lk.noisy(WS, std=0.1, seed=3),
     "noisy_uniform": lk.noisy(lk.constant(), std=0.2, seed=2**40 + 5, kind="uniform"),

@@ -102,6 +102,14 @@ def _noisy(inner):
     return st.builds(lk.noisy, inner, st.floats(0.0, 0.5), st.integers(0, 2**40), kinds)
 
 
+def _reshaped(inner):
+    """``window`` (cut to a length: finite whatever ``inner`` is) and ``reciprocal``."""
+    return st.one_of(
+        st.builds(lk.window, inner, st.integers(1, 500) | st.floats(0.5, 500.0)),
+        st.builds(lk.reciprocal, inner, st.floats(0.0, 4.0), st.floats(1e-3, 1.0)),
+    )
+
+
 def _arith(a, b):
     """a * b, a + b, c * a, a * c, c + a, a + c (c a number)."""
     return st.one_of(
@@ -120,6 +128,7 @@ def finite(tame: bool = True) -> st.SearchStrategy:
             _arith(children, children),
             _restarts(children, tame, st.integers(1, 4)),
             _noisy(children),
+            _reshaped(children),
         )
     return st.recursive(finite_leaves(), extend, max_leaves=6)
 
@@ -134,6 +143,7 @@ def schedules(tame: bool = True) -> st.SearchStrategy:
             _arith(children, children),
             _restarts(fin, tame, st.none() | st.integers(1, 4)),
             _noisy(children),
+            _reshaped(children),
         )
     return st.recursive(st.one_of(finite_leaves(), endless_leaves(tame)), extend, max_leaves=6)
 

@@ -20,7 +20,6 @@ from ..errors import MissingDependencyError, SpecError
 from ..schedules.base import fail, number
 
 try:
-    import torch
     from torch import nn
 except ImportError as exc:  # pragma: no cover - exercised only without torch
     raise MissingDependencyError("torch", "torch") from exc

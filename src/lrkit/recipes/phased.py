@@ -34,60 +34,15 @@ hyperparameters themselves, and every phase must give every one of them.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from ..errors import SpecError
-from ..schedules.base import Schedule, _resolve, duration, fail, fmt, number, schedule_arg
+from ..schedules.base import Schedule, duration, fail, fmt, number
 from ..schedules.basic import constant
 from ..schedules.compose import sequence
+from ..schedules.shape import Window
 
 __all__ = ["Phase", "Window", "phased"]
-
-
-@dataclass(frozen=True, repr=False)
-class Window(Schedule):
-    """``inner`` for ``t < steps``, then ``inner(steps)`` held: any schedule, cut
-    to a finite length (so an endless one can be a phase of ``>>``).
-
-    ``steps`` may be ``"5ep"``, ``"10%"`` or ``"rest"``; inside the window,
-    ``inner``'s own ``"rest"`` means the window's length (so a phase's
-    ``cosine("rest")`` spans its phase). A recipe building
-    block, not part of the text form.
-
-    >>> import lrkit as lk
-    >>> s = Window(lk.step(2, gamma=0.5), 5) >> lk.constant(0.1)
-    >>> [s(t) for t in range(7)]
-    [1.0, 1.0, 0.5, 0.5, 0.25, 0.1, 0.1]
-    """
-
-    inner: Schedule
-    steps: float | str
-    name = "window"
-    _durations = ("steps",)
-
-    def _check(self):
-        schedule_arg(self.name, "inner", self.inner)
-        self._set("steps", duration(self.name, "steps", self.steps))
-
-    def children(self):
-        return (self.inner,)
-
-    def rest_count(self) -> int:
-        # the inner schedule's "rest" is the window's own length, not the run's
-        return 1 if self.steps == "rest" else 0
-
-    def _bind(self, env):
-        if not self.units:
-            return self
-        steps = _resolve(self.steps, env, "window().steps")
-        return replace(self, inner=self.inner._bind(replace(env, available=steps)), steps=steps)
-
-    def _duration(self):
-        return self.steps
-
-    def _at(self, t, xp):
-        return self.inner.evaluate(xp.minimum(t, self.steps), xp)
 
 
 class Phase:

@@ -28,51 +28,14 @@ Either is a schedule for the ``"weight_decay"`` param of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 
-from ..schedules.base import Schedule, fail, number, schedule_arg
+from ..schedules.base import Schedule, fail, number
 from ..schedules.basic import constant
+from ..schedules.shape import Reciprocal
 
 __all__ = ["KEEP", "Reciprocal", "weight_decay_schedule"]
 
 KEEP = ("product", "wd")
-
-
-@dataclass(frozen=True, repr=False)
-class Reciprocal(Schedule):
-    """``scale / max(inner(t), floor)``: a schedule that rises as ``inner`` falls.
-
-    Its duration is ``inner``'s. It evaluates in every framework like any
-    schedule; it is a recipe building block, not part of the text form
-    (``lk.parse`` does not know it).
-
-    >>> import lrkit as lk
-    >>> s = Reciprocal(lk.linear(10, 1.0, 0.0), floor=0.25)
-    >>> s(0), s(5), s(10)
-    (1.0, 2.0, 4.0)
-    """
-
-    inner: Schedule
-    scale: float = 1.0
-    floor: float = 1e-3
-    name = "reciprocal"
-
-    def _check(self):
-        schedule_arg(self.name, "inner", self.inner)
-        self._set("scale", number(self.name, "scale", self.scale, ge=0))
-        self._set("floor", number(self.name, "floor", self.floor, gt=0))
-
-    def children(self):
-        return (self.inner,)
-
-    def _bind(self, env):
-        return replace(self, inner=self.inner._bind(env)) if self.units else self
-
-    def _duration(self):
-        return self.inner.duration
-
-    def _at(self, t, xp):
-        return self.scale / xp.maximum(self.inner.evaluate(t, xp), self.floor)
 
 
 def weight_decay_schedule(lr: Schedule, keep: str = "product", *, floor: float = 1e-3,

@@ -7,10 +7,11 @@ from .basic import (
 from .compose import noisy, restarts, sequence
 from .cycles import cyclic, one_cycle, wsd
 from .ops import NUMPY, Ops
+from .shape import reciprocal, window
 from .tables import interpolate, piecewise
 
 __all__ = [
     "NUMPY", "Ops", "Schedule", "constant", "cosine", "cyclic", "exponential", "interpolate",
     "inverse_sqrt", "inverse_time", "linear", "multistep", "noisy", "one_cycle", "piecewise",
-    "polynomial", "restarts", "sequence", "step", "warmup", "wsd",
+    "polynomial", "reciprocal", "restarts", "sequence", "step", "warmup", "window", "wsd",
 ]
