@@ -181,7 +181,7 @@ def _unit_kinds(value: Any) -> set[str]:
 
 
 # ------------------------------------------------------------------ Schedule
-_CHUNK = 1 << 15
+_CHUNK = 1 << 16
 _POOL = None
 
 

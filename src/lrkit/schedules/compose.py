@@ -82,18 +82,22 @@ class Sequence(Schedule):
 
     def _at(self, t, xp):
         offs = self.offsets() + [math.inf]
-        live = range(len(self.phases))
-        if getattr(xp, "eager", False) and getattr(t, "size", 1) > 0:  # skip phases t never reaches
-            lo, hi = (float(t), float(t)) if np.ndim(t) == 0 else (float(t.min()), float(t.max()))
-            live = [i for i in live if offs[i] <= hi and offs[i + 1] > lo] or [len(self.phases) - 1]
         last, end = len(self.phases) - 1, self._duration()
+        live, lo, hi = range(len(self.phases)), -math.inf, math.inf
+        if getattr(xp, "eager", False) and getattr(t, "size", 1) > 0:  # concrete numbers (numpy):
+            lo, hi = (float(t), float(t)) if np.ndim(t) == 0 else (float(t.min()), float(t.max()))
+            live = [i for i in live if offs[i] <= hi and offs[i + 1] > lo] or [last]  # skip phases t misses
         value = None
         for i in reversed(live):
-            local = xp.maximum(t - offs[i], 0.0)
-            if i == last and end is not None:  # past the end: exactly the last phase's end, as
-                local = xp.where(t >= end, self.phases[i].duration, local)  # t - offset may round below it
+            local = t - offs[i] if offs[i] else t
+            if lo < offs[i]:  # (known to be false for numpy when every t is in or past this phase)
+                local = xp.maximum(local, 0.0)
+            if i == last and end is not None and hi >= end:  # past the end: exactly the last phase's
+                local = xp.where(t >= end, self.phases[i].duration, local)  # end; t - offset may round below
             local = self.phases[i].evaluate(local, xp)
-            value = local if value is None else xp.where(t < offs[i + 1], local, value)
+            if value is not None and hi >= offs[i + 1]:
+                local = xp.where(t < offs[i + 1], local, value)
+            value = local
         return value
 
     def __str__(self):
