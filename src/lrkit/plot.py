@@ -13,7 +13,12 @@ __all__ = ["plot_schedules", "pyplot"]
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
+    """matplotlib.pyplot on the Agg backend (no display needed).
+
+    >>> plt = pyplot()
+    >>> plt.get_backend().lower()
+    'agg'
+    """
     try:
         import matplotlib
     except ImportError:

@@ -109,6 +109,13 @@ def compare(config: CompareConfig, *, progress: bool = True, batched: bool | Non
             data: Dataset | None = None, threads: int | None = None) -> Comparison:
     """Train every planned run for every seed; return a :class:`Comparison`.
 
+    Example (what ``lrkit compare --schedule ... --epochs 3`` does)::
+
+        from lrkit.lab.config import CompareConfig
+        from lrkit.lab.report import summarise
+        result = compare(CompareConfig(schedule=("cosine('100%')", "constant()"), plateau=None, epochs=3, seeds=2))
+        print(summarise(result.runs).verdict.text)
+
     Args:
         config: the settings (:class:`~lrkit.lab.config.CompareConfig`).
         progress: show a tqdm progress bar on stderr.

@@ -338,7 +338,11 @@ def _finite_mean(a: np.ndarray) -> np.ndarray:
 
 
 def figures(summary: Summary, runs: Sequence[RunResult], out_dir: str) -> list[str]:
-    """Write the four PNG figures into ``out_dir``; return their paths."""
+    """Write the four PNG figures into ``out_dir``; return their paths.
+
+    ``lr.png`` (the lr of every run per step), ``train_loss.png`` and
+    ``val_acc.png`` (per epoch, mean over seeds) and ``final_acc.png`` (mean
+    and spread per schedule). Example: ``figures(comparison, "out")``."""
     from ..plot import pyplot
 
     plt = pyplot()

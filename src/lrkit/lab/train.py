@@ -138,7 +138,17 @@ def steps_per_epoch(data: Dataset, batch_size: int) -> int:
 
 
 def evaluate(model, x, y) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy of ``model`` on tensors ``x``, ``y`` (no grad)."""
+    """Mean cross-entropy loss and accuracy of ``model`` on tensors ``x``, ``y`` (no grad).
+
+    ``loss = mean_i CE(model(x)_i, y_i)``, ``acc = mean_i [argmax model(x)_i == y_i]``.
+
+    >>> import torch
+    >>> model = torch.nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = model.weight.copy_(torch.eye(2)); _ = model.bias.zero_()
+    >>> loss, acc = evaluate(model, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
+    >>> acc
+    0.5"""
     import torch
     import torch.nn.functional as F
 

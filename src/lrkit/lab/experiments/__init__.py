@@ -36,7 +36,10 @@ _MODULES = {
 
 
 def names() -> list[str]:
-    """The experiment names, in the order of the docs."""
+    """The experiment names, in the order of the docs.
+
+    >>> names()[:3]
+    ['noisy-quadratic', 'half-life', 'gradient-flow']"""
     return list(_MODULES)
 
 
@@ -51,7 +54,10 @@ def _module(name: str) -> ModuleType:
 
 
 def describe() -> dict[str, str]:
-    """Experiment name -> the question it answers (one line each)."""
+    """Experiment name -> the question it answers (one line each).
+
+    >>> describe()["gradient-flow"].startswith("Gradient descent is Euler")
+    True"""
     return {n: _module(n).QUESTION for n in _MODULES}
 
 
@@ -60,6 +66,11 @@ def run(name: str, out: str | None = None, *, quick: bool = False, seed: int = 0
 
     ``quick`` runs a reduced size (fewer steps, runs or epochs; the claim is
     checked all the same). ``seed`` changes every random draw.
+
+    Example (as ``lrkit experiment gradient-flow --quick --out out``)::
+
+        result = run("gradient-flow", out="out", quick=True)
+        print(result.holds, [c.line() for c in result.checks])
     """
     module = _module(name)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
