@@ -1,4 +1,5 @@
-# make demo: create .venv, install lrkit with everything it needs, run the main job.
+# make demo: create .venv, install lrkit with everything it needs, run the main job
+#            (lrkit compare on MNIST-1D, built locally by the mnist1d package: no download).
 # make test: create or reuse .venv and run the whole test suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/lrkit compare --out demo-out
+	MPLBACKEND=Agg $(BIN)/lrkit compare --data mnist1d --out demo-out
 
 test: $(STAMP)
 	KERAS_BACKEND=torch MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2

@@ -117,7 +117,7 @@ def _check32(got, ref) -> None:
         pytest.fail(f"{bad.sum()} of {len(ref)} steps off; first t={STEPS[i]}: got {got[i]!r}, want {ref[i]!r}")
 
 
-@pytest.mark.parametrize(("spec", "bind"), _all_cases())
+@pytest.mark.parametrize(("spec", "bind"), list(_all_cases()))
 def test_jitted_jax_matches_numpy(spec, bind):
     fn = jax.jit(lrkit.jax.schedule(spec, base=1.0, **bind))
     out = fn(STEPS)
@@ -125,7 +125,7 @@ def test_jitted_jax_matches_numpy(spec, bind):
     _check32(out, _reference(spec, bind))
 
 
-@pytest.mark.parametrize(("spec", "bind"), _all_cases())
+@pytest.mark.parametrize(("spec", "bind"), list(_all_cases()))
 def test_keras_matches_numpy(spec, bind):
     lr = lrkit.keras.Schedule(spec, base=1.0, **bind)
     out = keras.ops.convert_to_numpy(lr(keras.ops.convert_to_tensor(STEPS)))
@@ -133,14 +133,14 @@ def test_keras_matches_numpy(spec, bind):
     _check32(out, _reference(spec, bind))
 
 
-@pytest.mark.parametrize(("spec", "bind"), _all_cases())
+@pytest.mark.parametrize(("spec", "bind"), list(_all_cases()))
 def test_torch_float64_matches_numpy(spec, bind):
     s = (lk.parse(spec) if isinstance(spec, str) else spec).bind(**bind)
     out = s.evaluate(torch.as_tensor(STEPS, dtype=torch.float64), lrkit.torch.ops)
     np.testing.assert_allclose(out.numpy(), _reference(spec, bind), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize(("spec", "bind"), _all_cases())
+@pytest.mark.parametrize(("spec", "bind"), list(_all_cases()))
 def test_torch_float32_matches_numpy(spec, bind):
     s = (lk.parse(spec) if isinstance(spec, str) else spec).bind(**bind)
     out = s.evaluate(torch.as_tensor(STEPS, dtype=torch.float32), lrkit.torch.TorchOps(torch.float32))
