@@ -66,26 +66,38 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number > 0."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number > 0; got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number > 0; got {text!r}")
-    return v
+def number_arg(kind: type = float, *, gt: float | None = None, ge: float | None = None,
+               lt: float | None = None, le: float | None = None, rule: str | None = None):
+    """An argparse ``type``: a finite ``int`` or ``float`` within the given bounds.
+
+    Its error reads ``must be a whole number > 0; got '-3'`` (``rule``
+    overrides the wording after "must be").
+
+    >>> number_arg(int, ge=0)("3")
+    3
+    """
+    noun = "a whole number" if kind is int else "a number"
+    bounds = [f"{op} {v:g}" for op, v in ((">", gt), (">=", ge), ("<", lt), ("<=", le)) if v is not None]
+    text_rule = rule or f"{noun} {' and '.join(bounds)}".strip()
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {text!r}") from None
+        ok = v == v and abs(v) != float("inf")
+        ok = ok and (gt is None or v > gt) and (ge is None or v >= ge)
+        ok = ok and (lt is None or v < lt) and (le is None or v <= le)
+        if not ok:
+            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {text!r}")
+        return v
+
+    parse.__name__ = f"{kind.__name__}_arg"
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0; got {text!r}") from None
-    if not (v > 0 and v != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
-    return v
+positive_int = number_arg(int, gt=0)
+positive_float = number_arg(float, gt=0, rule="a finite number > 0")
 
 
 def load_spec(text: str, total_steps: int | None = None, steps_per_epoch: float | None = None):

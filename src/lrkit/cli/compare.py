@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import positive_float, positive_int
+from . import number_arg, positive_float, positive_int
 
 _EPILOG = """examples:
   lrkit compare                                   # the default set, digits, 3 seeds
@@ -24,41 +24,10 @@ The lr of step t is LR * schedule(t); a plateau run multiplies it by a Plateau's
 fed the validation loss after every epoch."""
 
 
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1); got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1); got {text!r}")
-    return v
-
-
-def _accuracy(text: str) -> float:
-    v = positive_float(text)
-    if v > 1:
-        raise argparse.ArgumentTypeError(f"must be an accuracy in (0, 1], like 0.95; got {text!r}")
-    return v
-
-
-def _whole0(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
-    return v
-
-
-def _nonneg(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0; got {text!r}") from None
-    if not 0 <= v < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text!r}")
-    return v
+_fraction = number_arg(float, gt=0, lt=1, rule="a number in (0, 1)")
+_accuracy = number_arg(float, gt=0, le=1, rule="an accuracy in (0, 1], like 0.95")
+_whole0 = number_arg(int, ge=0)
+_nonneg = number_arg(float, ge=0, rule="a finite number >= 0")
 
 
 def register(sub) -> None:

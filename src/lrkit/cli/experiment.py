@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import UsageError
+from . import UsageError, number_arg
 
 _EPILOG = """examples:
   lrkit experiment --list
@@ -21,14 +21,7 @@ _EPILOG = """examples:
 exit status: 0 the claim holds, 1 it does not hold in this measurement, 2 bad arguments."""
 
 
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
-    return v
+_seed = number_arg(int, ge=0)
 
 
 def register(sub) -> None:

@@ -31,6 +31,22 @@ def _finite(s: Schedule) -> bool:
     return s._duration() is not None
 
 
+class Wrapper(Schedule):
+    """A schedule built on one ``inner`` schedule: structure, binding and
+    duration pass through to it unless the subclass says otherwise."""
+
+    inner: Schedule
+
+    def children(self):
+        return (self.inner,)
+
+    def _bind(self, env):
+        return replace(self, inner=self.inner._bind(env)) if self.units else self
+
+    def _duration(self):
+        return self.inner.duration
+
+
 @dataclass(frozen=True, repr=False)
 class Sequence(Schedule):
     phases: tuple
@@ -168,7 +184,7 @@ class BinOp(Schedule):
 
 
 @dataclass(frozen=True, repr=False)
-class Restarts(Schedule):
+class Restarts(Wrapper):
     inner: Schedule
     period_mult: float = 1.0
     decay: float = 1.0
@@ -198,12 +214,6 @@ class Restarts(Schedule):
                     total = math.inf
                 if not math.isfinite(total):
                     raise fail(self.name, "cycles", "few enough for a finite total duration", self.cycles)
-
-    def children(self):
-        return (self.inner,)
-
-    def _bind(self, env):
-        return replace(self, inner=self.inner._bind(env)) if self.units else self
 
     def _duration(self):
         if self.cycles is None:
@@ -249,7 +259,7 @@ def _mix(x):
 
 
 @dataclass(frozen=True, repr=False)
-class Noisy(Schedule):
+class Noisy(Wrapper):
     inner: Schedule
     std: float
     seed: int = 0
@@ -264,15 +274,6 @@ class Noisy(Schedule):
             raise fail(self.name, "seed", "a whole number >= 0", self.seed)
         self._set("seed", seed)
         one_of(self.name, "kind", self.kind, ("normal", "uniform"))
-
-    def children(self):
-        return (self.inner,)
-
-    def _bind(self, env):
-        return replace(self, inner=self.inner._bind(env)) if self.units else self
-
-    def _duration(self):
-        return self.inner.duration
 
     def _at(self, t, xp):
         d = self.inner.duration

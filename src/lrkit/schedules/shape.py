@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .base import Schedule, _resolve, constructor, duration, number, schedule_arg
+from .compose import Wrapper
 
 __all__ = ["reciprocal", "window"]
 
 
 @dataclass(frozen=True, repr=False)
-class Window(Schedule):
+class Window(Wrapper):
     """``inner`` for ``t < steps``, then ``inner(steps)`` held: any schedule, cut
     to a finite length (so an endless one can be a phase of ``>>``).
 
@@ -38,9 +39,6 @@ class Window(Schedule):
         schedule_arg(self.name, "inner", self.inner)
         self._set("steps", duration(self.name, "steps", self.steps))
 
-    def children(self):
-        return (self.inner,)
-
     def rest_count(self) -> int:
         # the inner schedule's "rest" is the window's own length, not the run's
         return 1 if self.steps == "rest" else 0
@@ -59,7 +57,7 @@ class Window(Schedule):
 
 
 @dataclass(frozen=True, repr=False)
-class Reciprocal(Schedule):
+class Reciprocal(Wrapper):
     """``scale / max(inner(t), floor)``: a schedule that rises as ``inner`` falls.
 
     Its duration is ``inner``'s. Its text form is ``reciprocal(inner, scale, floor)``.
@@ -79,15 +77,6 @@ class Reciprocal(Schedule):
         schedule_arg(self.name, "inner", self.inner)
         self._set("scale", number(self.name, "scale", self.scale, ge=0))
         self._set("floor", number(self.name, "floor", self.floor, gt=0))
-
-    def children(self):
-        return (self.inner,)
-
-    def _bind(self, env):
-        return replace(self, inner=self.inner._bind(env)) if self.units else self
-
-    def _duration(self):
-        return self.inner.duration
 
     def _at(self, t, xp):
         return self.scale / xp.maximum(self.inner.evaluate(t, xp), self.floor)
