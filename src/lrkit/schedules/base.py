@@ -1,9 +1,10 @@
-"""The :class:`Schedule` base class, argument checks and run-relative durations.
+"""The :class:`Schedule` base class.
 
 A schedule is an immutable value: a frozen dataclass whose fields are its
 constructor's arguments. Its one formula, ``_at(t, xp)``, is evaluated for
 Python floats and NumPy arrays (``xp`` = NumPy) and, through the adapters, for
-torch tensors, Keras ops and ``jax.numpy`` arrays.
+torch tensors, Keras ops and ``jax.numpy`` arrays. Argument checks live in
+:mod:`.args`, run-relative durations in :mod:`.units`.
 """
 
 from __future__ import annotations
@@ -11,119 +12,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import re
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import SpecError, UnboundError
-from .ops import NUMPY, NUMPY32
+from .args import REGISTRY, ListArg, constructor, duration, fail, fmt, number, one_of, show  # noqa: F401
+from .ops import NUMPY, NUMPY32, floor_div  # noqa: F401
+from .units import Env as _Env, resolve as _resolve, unit_kinds as _unit_kinds  # noqa: F401
 
-__all__ = ["Schedule", "floor_div", "fmt", "show"]
-
-_UNIT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ep|%)\s*$")
-
-
-# ----------------------------------------------------------------- formatting
-def fmt(v: Any) -> str:
-    """Canonical text of an argument: numbers shortest-exact, strings quoted."""
-    if isinstance(v, bool) or v is None:
-        return repr(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if v.is_integer() and abs(v) < 1e16:
-            return str(int(v))
-        return repr(v)
-    if isinstance(v, str):
-        return repr(v)
-    if isinstance(v, (list, ListArg)):
-        return "[" + ", ".join(fmt(x) for x in v) + "]"
-    if isinstance(v, tuple):
-        inner = ", ".join(fmt(x) for x in v)
-        return "(" + inner + ("," if len(v) == 1 else "") + ")"
-    return str(v)
-
-
-def show(v: Any) -> str:
-    """How a user's value is quoted in an error message."""
-    if isinstance(v, (Schedule, bool, int, float, str, list, tuple)) or v is None:
-        try:
-            return fmt(v)
-        except Exception:  # pragma: no cover - defensive
-            return repr(v)
-    if isinstance(v, numbers.Number):
-        return repr(v)
-    return repr(v)
-
-
-class ListArg(tuple):
-    """A tuple (hashable) that prints as a list: ``[10, 20]``."""
-
-    __slots__ = ()
-
-
-# --------------------------------------------------------------------- checks
-def fail(ctor: str, param: str, rule: str, value: Any) -> SpecError:
-    return SpecError(f"{ctor}(): {param} must be {rule}; got {param}={show(value)}")
-
-
-def number(ctor: str, param: str, v: Any, *, gt=None, ge=None, le=None, lt=None):
-    """A finite real number within the given bounds, as a python int or float."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise fail(ctor, param, "a number", v)
-    v = int(v) if isinstance(v, numbers.Integral) else float(v)
-    if isinstance(v, int) and abs(v) > 2**1023:  # no float64 holds it: it would overflow in a formula
-        raise fail(ctor, param, "finite", v)
-    if isinstance(v, float) and math.isnan(v):
-        raise fail(ctor, param, "a number, not NaN", v)
-    if isinstance(v, float) and math.isinf(v):
-        raise fail(ctor, param, "finite", v)
-    if gt is not None and not v > gt:
-        raise fail(ctor, param, f"> {fmt(gt)}", v)
-    if ge is not None and not v >= ge:
-        raise fail(ctor, param, f">= {fmt(ge)}", v)
-    if lt is not None and not v < lt:
-        raise fail(ctor, param, f"< {fmt(lt)}", v)
-    if le is not None and not v <= le:
-        raise fail(ctor, param, f"<= {fmt(le)}", v)
-    return v
-
-
-def duration(ctor: str, param: str, v: Any, *, zero: bool = False):
-    """A duration: a number of steps (> 0, or >= 0 with ``zero``) or a unit
-    string ``"5ep"``, ``"10%"`` or ``"rest"``, returned in canonical form."""
-    if isinstance(v, str):
-        if v.strip() == "rest":
-            return "rest"
-        m = _UNIT.match(v)
-        if m:
-            amount = float(m.group(1))
-            unit = m.group(2)
-            if unit == "%" and not (amount <= 100 and (amount > 0 or zero)):
-                raise fail(ctor, param, "a percentage in [0, 100]" if zero else "a percentage in (0, 100]", v)
-            if amount <= 0 and not zero:
-                raise fail(ctor, param, "> 0", v)
-            return fmt(amount) + unit
-        raise fail(ctor, param, "a number of steps or a duration like '5ep', '10%' or 'rest'", v)
-    if zero:
-        return number(ctor, param, v, ge=0)
-    return number(ctor, param, v, gt=0)
-
-
-def floor_div(t, size, xp):
-    """``floor(t / size)``, exact at multiples of ``size`` even where ``t / size`` is
-    computed as ``t * (1 / size)`` (XLA under ``jax.jit``, float32): one step late otherwise."""
-    k = xp.floor(t / size)
-    k = xp.where((k + 1.0) * size <= t, k + 1.0, k)
-    return xp.where(k * size > t, k - 1.0, k)
-
-
-def one_of(ctor: str, param: str, v: Any, choices: tuple[str, ...]) -> str:
-    if v not in choices:
-        rule = "one of " + ", ".join(repr(c) for c in choices)
-        raise fail(ctor, param, rule, v)
-    return v
+__all__ = ["Schedule", "bound_schedule", "schedule_arg"]
 
 
 def schedule_arg(ctor: str, param: str, v: Any, *, finite: bool = False) -> "Schedule":
@@ -132,52 +30,6 @@ def schedule_arg(ctor: str, param: str, v: Any, *, finite: bool = False) -> "Sch
     if finite and v.is_bound and v.duration is None:
         raise fail(ctor, param, "finite (an endless schedule has no end to stretch or follow)", v)
     return v
-
-
-# ---------------------------------------------------------- binding of units
-@dataclasses.dataclass(frozen=True)
-class _Env:
-    total_steps: float | None
-    steps_per_epoch: float | None
-    available: float | None  # the span a "rest" duration fills
-
-
-def _resolve(value: Any, env: _Env, where: str):
-    if not isinstance(value, str):
-        return value
-    if value == "rest":
-        if env.available is None:
-            raise SpecError(f"bind(): {where} uses 'rest', which needs total_steps; pass s.bind(total_steps=...)")
-        if env.available <= 0:
-            raise SpecError(
-                f"bind(): 'rest' in {where} leaves no steps: the other phases take all of "
-                f"total_steps={fmt(env.total_steps)}"
-            )
-        return _tidy(env.available)
-    amount, unit = float(value[:-2] if value.endswith("ep") else value[:-1]), value[-2:] if value.endswith("ep") else "%"
-    if unit == "ep":
-        if env.steps_per_epoch is None:
-            raise SpecError(f"bind(): {where} uses {value!r}, which needs steps_per_epoch; pass s.bind(steps_per_epoch=...)")
-        return _tidy(amount * env.steps_per_epoch)
-    if env.total_steps is None:
-        raise SpecError(f"bind(): {where} uses {value!r}, which needs total_steps; pass s.bind(total_steps=...)")
-    return _tidy(amount / 100.0 * env.total_steps)
-
-
-def _tidy(x: float):
-    x = float(x)
-    return int(x) if x.is_integer() and abs(x) < 2**53 else x
-
-
-def _unit_kinds(value: Any) -> set[str]:
-    if isinstance(value, str):
-        return {"rest" if value == "rest" else ("ep" if value.endswith("ep") else "%")}
-    if isinstance(value, tuple):
-        out: set[str] = set()
-        for x in value:
-            out |= _unit_kinds(x)
-        return out
-    return set()
 
 
 # ------------------------------------------------------------------ Schedule
@@ -465,48 +317,6 @@ def _check_steps(t: np.ndarray, s: Schedule) -> np.ndarray:
             return np.minimum(t, s.duration)
         raise SpecError(f"step t must be finite for an endless schedule; got t=inf (evaluating {s})")
     return t
-
-
-# --------------------------------------------------------------- constructors
-REGISTRY: dict[str, Any] = {}
-
-
-def constructor(fn):
-    """Register a public constructor; turn bad call shapes into ``SpecError``.
-
-    Unknown keywords get a did-you-mean, missing or surplus arguments a plain
-    sentence, so ``lk.cosine(10, ned=0.1)`` fails like the text form does.
-    """
-    import difflib
-    import functools
-    import inspect
-
-    sig = inspect.signature(fn)
-    params = list(sig.parameters)
-    required = [p for p, v in sig.parameters.items() if v.default is inspect.Parameter.empty]
-    name = fn.__name__
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if len(args) > len(params):
-            raise SpecError(
-                f"{name}(): takes at most {len(params)} positional arguments "
-                f"({', '.join(params)}); got {len(args)}"
-            )
-        for k in kwargs:
-            if k not in params:
-                close = difflib.get_close_matches(k, params, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise SpecError(f"{name}(): unknown argument {k!r}{hint}; {name}() takes {', '.join(params)}")
-            if k in params[: len(args)]:
-                raise SpecError(f"{name}(): {k} given twice (by position and by keyword)")
-        missing = [p for p in required[len(args):] if p not in kwargs]
-        if missing:
-            raise SpecError(f"{name}(): {missing[0]} is required; {name}() takes {', '.join(params)}")
-        return fn(*args, **kwargs)
-
-    REGISTRY[name] = wrapper
-    return wrapper
 
 
 def bound_schedule(ctor: str, schedule: Any, total_steps: Any = None, steps_per_epoch: Any = None,

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["NUMPY", "NUMPY32", "Numpy32Ops", "NumpyOps", "Ops"]
+__all__ = ["NUMPY", "NUMPY32", "Numpy32Ops", "NumpyOps", "Ops", "floor_div"]
 
 
 class Ops:
@@ -78,3 +78,11 @@ class Numpy32Ops(NumpyOps):
 
 NUMPY = NumpyOps()
 NUMPY32 = Numpy32Ops()
+
+
+def floor_div(t, size, xp):
+    """``floor(t / size)``, exact at multiples of ``size`` even where ``t / size`` is
+    computed as ``t * (1 / size)`` (XLA under ``jax.jit``, float32): one step late otherwise."""
+    k = xp.floor(t / size)
+    k = xp.where((k + 1.0) * size <= t, k + 1.0, k)
+    return xp.where(k * size > t, k - 1.0, k)
