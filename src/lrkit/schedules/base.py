@@ -17,9 +17,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SpecError, UnboundError
-from .args import REGISTRY, ListArg, constructor, duration, fail, fmt, number, one_of, show  # noqa: F401
+from .args import (  # noqa: F401
+    REGISTRY,
+    ListArg,
+    constructor,
+    duration,
+    fail,
+    fmt,
+    number,
+    one_of,
+    show,
+)
 from .ops import NUMPY, NUMPY32, floor_div  # noqa: F401
-from .units import Env as _Env, resolve as _resolve, unit_kinds as _unit_kinds  # noqa: F401
+from .units import Env as _Env  # noqa: F401
+from .units import resolve as _resolve
+from .units import unit_kinds as _unit_kinds
 
 __all__ = ["Schedule", "bound_schedule", "schedule_arg"]
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .base import ListArg, Schedule, constructor, duration, fail, floor_div, number, show
+from .args import ListArg, constructor, duration, fail, number, show
+from .base import Schedule
+from .ops import floor_div
 
 __all__ = [
     "constant", "cosine", "exponential", "inverse_sqrt", "inverse_time",

@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import SpecError
-from .base import Schedule, constructor, fail, floor_div, fmt, number, one_of, schedule_arg
+from .args import constructor, fail, fmt, number, one_of
+from .base import Schedule, schedule_arg
+from .ops import floor_div
 
 __all__ = ["describe", "noisy", "restarts", "sequence"]
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Schedule, constructor, duration, fail, floor_div, number, one_of
+from .args import constructor, duration, fail, number, one_of
+from .base import Schedule
+from .ops import floor_div
 
 __all__ = ["cyclic", "one_cycle", "wsd"]
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .base import Schedule, _resolve, constructor, duration, number, schedule_arg
+from .args import constructor, duration, number
+from .base import Schedule, schedule_arg
 from .compose import Wrapper
+from .units import resolve as _resolve
 
 __all__ = ["reciprocal", "window"]
 

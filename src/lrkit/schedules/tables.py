@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .base import ListArg, Schedule, _resolve, constructor, duration, fail, number, one_of
+from .args import ListArg, constructor, duration, fail, number, one_of
+from .base import Schedule
+from .units import resolve as _resolve
 
 __all__ = ["interpolate", "piecewise"]
 
