@@ -270,7 +270,6 @@ class Scheduler(LRScheduler):
         self._slots = [(gi, *_PAIRS.get(p, (p, -1)), p) for gi, plan in enumerate(self.plans) for p in plan]
         self._lo = -_CHUNK
         self._cols: list[list[float]] = []
-        self._scale = 1.0
         self._hook = None
         if auto_step:  # compiler.disable: a compiled optimizer.step runs the hook eagerly, without guards on t
             self._hook = optimizer.register_step_post_hook(torch.compiler.disable(self._on_optimizer_step))
@@ -313,15 +312,16 @@ class Scheduler(LRScheduler):
     def _apply(self) -> None:
         """Write the values of step ``last_epoch`` into the optimizer's groups."""
         i = self.last_epoch - self._lo
-        if not 0 <= i < _CHUNK or (self.plateau is not None and self.plateau.scale != self._scale):
+        if not 0 <= i < _CHUNK:
             self._refill()
             i = self.last_epoch - self._lo
         groups = self.optimizer.param_groups
         if len(groups) != len(self.plans):
             raise SpecError(f"Scheduler.step(): the optimizer has {len(groups)} param groups but the scheduler "
                             f"was built for {len(self.plans)}; build a new Scheduler after add_param_group()")
+        scale = None if self.plateau is None else self.plateau.scale
         for (gi, key, bi, _), col in zip(self._slots, self._cols):
-            v = col[i]
+            v = col[i] if scale is None else col[i] * scale
             group = groups[gi]
             cur = group[key]
             if bi >= 0:
@@ -335,20 +335,20 @@ class Scheduler(LRScheduler):
                 group[key] = v
 
     def _refill(self) -> None:
+        """Evaluate ``base * schedule`` for the ``_CHUNK`` steps of the block holding ``last_epoch``
+        (blocks start at multiples of ``_CHUNK``, so a resumed run computes the same arrays)."""
         t = self.last_epoch
         if not isinstance(t, int) or isinstance(t, bool) or t < 0:
             raise SpecError(f"Scheduler: last_epoch must be a whole number >= 0; got last_epoch={t!r}")
         self._lo = t - t % _CHUNK
         ts = np.arange(self._lo, self._lo + _CHUNK, dtype=np.float64)
         rows: dict[Schedule, np.ndarray] = {}
-        self._scale = scale = 1.0 if self.plateau is None else self.plateau.scale
         cols = []
         for gi, _, _, p in self._slots:
             s = self.plans[gi][p]
             if s not in rows:
                 rows[s] = s.values(ts)
-            v = rows[s] if self.absolute else self.bases[gi][p] * rows[s]
-            cols.append((v * scale).tolist())
+            cols.append((rows[s] if self.absolute else self.bases[gi][p] * rows[s]).tolist())
         self._cols = cols
 
     # ----------------------------------------------------------- reading
