@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import MissingDependencyError, SpecError
 from .schedules.base import Schedule, bound_schedule, fail, number
+from .schedules.ops import constant_power
 
 try:
     import jax
@@ -77,9 +78,7 @@ class JaxOps:
 
     def power(self, a, b):
         if _const(a) and not _const(b) and a > 0:
-            r = float(np.asarray(a, dtype=self.dtype))
-            out = jnp.power(r, b)
-            return out if r == a else out * jnp.exp(b * (math.log(a) - math.log(r)))
+            return constant_power(a, b, float(np.asarray(a, dtype=self.dtype)), jnp.power, jnp.exp)
         return jnp.power(a, b)
 
     def uint(self, x):

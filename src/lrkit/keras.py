@@ -27,6 +27,7 @@ from .errors import MissingDependencyError, SpecError
 from .plateau import Plateau
 from .schedules.base import Schedule as _Core
 from .schedules.base import bound_schedule, fail, number
+from .schedules.ops import constant_power
 from .spec import parse
 
 if importlib.util.find_spec("keras") is None:  # pragma: no cover - exercised only without keras
@@ -72,9 +73,7 @@ class KerasOps:
 
     def power(self, a, b):
         if _const(a) and not _const(b) and a > 0:
-            r = float(np.float32(a))
-            out = K.power(r, b)
-            return out if r == a else out * K.exp(b * (math.log(a) - math.log(r)))
+            return constant_power(a, b, float(np.float32(a)), K.power, K.exp)
         return K.power(a, b)
 
     def uint(self, x):

@@ -33,6 +33,7 @@ from .errors import MissingDependencyError, SpecError
 from .finder.torch import find_lr
 from .plateau import Plateau, _metric
 from .schedules.base import Schedule, bound_schedule, fmt
+from .schedules.ops import constant_power
 
 try:
     import torch
@@ -92,9 +93,7 @@ class TorchOps:
 
     def power(self, a, b):
         if isinstance(b, Tensor) and not isinstance(a, Tensor) and a > 0:
-            r = torch.tensor(a, dtype=b.dtype).item()  # a as b's dtype holds it
-            if r != a:  # a**b = r**b * exp(b * (log a - log r)): no drift of b * rounding(a)
-                return torch.pow(r, b) * torch.exp(b * (math.log(a) - math.log(r)))
+            return constant_power(a, b, torch.tensor(a, dtype=b.dtype).item(), torch.pow, torch.exp)
         return torch.pow(*self._pair(a, b))
 
     def _tensor(self, x):

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["NUMPY", "NUMPY32", "Numpy32Ops", "NumpyOps", "Ops", "floor_div"]
+__all__ = ["NUMPY", "NUMPY32", "Numpy32Ops", "NumpyOps", "Ops", "constant_power", "floor_div"]
 
 
 class Ops:
@@ -86,3 +86,23 @@ def floor_div(t, size, xp):
     k = xp.floor(t / size)
     k = xp.where((k + 1.0) * size <= t, k + 1.0, k)
     return xp.where(k * size > t, k - 1.0, k)
+
+
+def constant_power(c: float, x, rounded: float, power, exp):
+    """``c ** x`` for a Python number ``c > 0`` in a namespace of lower precision.
+
+    ``rounded`` is ``c`` as the array dtype holds it; ``power`` and ``exp``
+    are the namespace's own. ``c**x = r**x * exp(x * (log c - log r))``:
+    without the correction ``0.999**t`` in float32 drifts by ``t * 6e-8``
+    relative (1e-4 at ``t = 2000``); with it, by a few ulps. The adapters'
+    namespaces (torch, Keras, JAX) use this for ``power(constant, array)``.
+
+    >>> import numpy as np
+    >>> r = float(np.float32(0.999))
+    >>> got = constant_power(0.999, np.float32(2000), r, np.power, np.exp)
+    >>> bool(abs(got / 0.999 ** 2000 - 1) < 1e-6)
+    True
+    """
+    out = power(rounded, x)
+    return out if rounded == c else out * exp(x * (math.log(c) - math.log(rounded)))
+
