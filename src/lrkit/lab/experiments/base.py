@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-__all__ = ["Check", "ExperimentResult", "figure", "fmt_num", "markdown_table", "mnist1d_subset", "torch_threads",
+__all__ = ["Check", "ExperimentResult", "figure", "finish", "fmt_num", "markdown_table", "mnist1d_subset", "torch_threads",
            "write_outputs"]
 
 
@@ -136,6 +136,16 @@ def figure(ncols: int, *, width: float = 5.0, height: float = 3.8):
     plt = _pyplot()
     fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), dpi=100, squeeze=False)
     return fig, list(axes[0])
+
+
+def finish(fig, axes, legend=None):
+    """Grid on every axis, a legend on ``legend`` (default: every axis), tight layout; returns ``fig``."""
+    for a in axes:
+        a.grid(alpha=0.3)
+    for a in axes if legend is None else legend:
+        a.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 def mnist1d_subset(n: int):

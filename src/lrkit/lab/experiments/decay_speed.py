@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Check, ExperimentResult, figure, mnist1d_subset, torch_threads, write_outputs
+from .base import Check, ExperimentResult, figure, finish, mnist1d_subset, torch_threads, write_outputs
 
 NAME = "decay-speed"
 QUESTION = ("On real data with a model that can overfit, does too fast a decay underfit, too "
@@ -93,8 +93,4 @@ def _figure(curves, epochs, seeds):
         ax2.plot(ep, c["val_acc"], lw=1.3, color=line.get_color(), label=k)
     ax.set(xlabel="epoch", ylabel="loss", title=f"MLP on MNIST-1D ({N_TRAIN} samples), mean of {seeds} seed(s)")
     ax2.set(xlabel="epoch", ylabel="validation accuracy", title="accuracy")
-    for a in (ax, ax2):
-        a.grid(alpha=0.3)
-        a.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2))

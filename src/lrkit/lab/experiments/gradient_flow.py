@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Check, ExperimentResult, figure, write_outputs
+from .base import Check, ExperimentResult, figure, finish, write_outputs
 
 NAME = "gradient-flow"
 QUESTION = ("Gradient descent is Euler's method on gradient flow: is 2/(m+M) the fastest "
@@ -111,7 +111,4 @@ def _figure(lam, w0, lrs, rows, best):
         ax2.plot(pts[:, 0], pts[:, 1], "o-", ms=3, lw=0.7, label=f"GD lr={lr:.3g}")
     ax2.set(xlabel="w along curvature m", ylabel="w along curvature M", title="Euler steps of the flow")
     ax2.legend(fontsize=7)
-    for a in (ax, ax2):
-        a.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2), legend=())

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ... import exponential, step
-from .base import Check, ExperimentResult, figure, write_outputs
+from .base import Check, ExperimentResult, figure, finish, write_outputs
 from .quadratic import sgd_quadratic
 
 NAME = "half-life"
@@ -88,8 +88,4 @@ def _figure(ts, stepped, expo, loss, runs):
     for k, v in loss.items():
         ax2.plot(v, label=k, lw=1.0)
     ax2.set(yscale="log", xlabel="step", ylabel=f"mean loss over {runs} runs", title="SGD on a noisy quadratic")
-    for x in (ax, ax2):
-        x.grid(alpha=0.3)
-        x.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import constant, cosine, noisy
-from .base import Check, ExperimentResult, figure, write_outputs
+from .base import Check, ExperimentResult, figure, finish, write_outputs
 from .quadratic import sgd_quadratic
 
 NAME = "lr-noise"
@@ -101,8 +101,4 @@ def _figure(ts, curves, predicted, plain, jitter, runs):
     ax2.plot(ts[:300], LR * jitter.values(ts[:300]), lw=0.8, label=str(jitter))
     ax2.plot(ts[:300], LR * plain.values(ts[:300]), lw=1.2, label=str(plain))
     ax2.set(xlabel="step", ylabel="lr", title="the first 300 lrs")
-    for a in (ax, ax2):
-        a.grid(alpha=0.3)
-        a.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2))

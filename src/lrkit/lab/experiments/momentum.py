@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from ... import exponential
-from .base import Check, ExperimentResult, figure, write_outputs
+from .base import Check, ExperimentResult, figure, finish, write_outputs
 from .quadratic import sgd_quadratic
 
 NAME = "momentum"
@@ -119,8 +119,4 @@ def _figure(curves):
         line, = ax2.plot(lrs[:300] / (1 - key[0]), lw=1.1, label=f"{key[1]}: lr / (1 - beta)")
         ax2.plot(eff[:300], lw=1.1, ls="--", color=line.get_color(), label=f"{key[1]}: effective lr")
     ax2.set(yscale="log", xlabel="step", ylabel="step size per unit gradient", title="momentum 0.99")
-    for a in (ax, ax2):
-        a.grid(alpha=0.3)
-        a.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import constant, cosine, exponential
-from .base import Check, ExperimentResult, figure, write_outputs
+from .base import Check, ExperimentResult, figure, finish, write_outputs
 from .quadratic import sgd_quadratic
 
 NAME = "noisy-quadratic"
@@ -74,8 +74,4 @@ def _figure(ts, schedules, curves, floor, runs):
     ax.axhline(floor, color="gray", ls=":", lw=1, label="predicted floor of constant")
     ax.set(yscale="log", xlabel="step", ylabel=f"mean loss over {runs} runs", title="loss")
     ax2.set(xlabel="step", ylabel="lr", title="learning rate")
-    for a in (ax, ax2):
-        a.grid(alpha=0.3)
-        a.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2))

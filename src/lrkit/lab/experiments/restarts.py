@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import constant, cosine, restarts
-from .base import Check, ExperimentResult, figure, write_outputs
+from .base import Check, ExperimentResult, figure, finish, write_outputs
 
 NAME = "restarts"
 QUESTION = ("On a function with a sharp poor minimum and a flat good one, do warm restarts "
@@ -155,8 +155,4 @@ def _figure(schedules, ts, seed):
         ax2.plot([], [], color="tab:blue" if label == "single decay" else "tab:orange", label=label)
     ax2.axhline(X_POOR, color="gray", ls=":", lw=1)
     ax2.set(xlabel="step", ylabel="x", ylim=(-3, 12), title="12 runs per schedule (same seeds)")
-    for a in (ax, ax2):
-        a.grid(alpha=0.3)
-    ax2.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2), legend=(ax2,))

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from ... import cosine, warmup
-from .base import Check, ExperimentResult, figure, torch_threads, write_outputs
+from .base import Check, ExperimentResult, figure, finish, torch_threads, write_outputs
 
 NAME = "warmup"
 QUESTION = ("Does a large lr without warmup diverge or spike early, while the same peak "
@@ -144,8 +144,4 @@ def _figure(res, arms, steps, limit):
     ax.set(yscale="log", xlabel="step", ylabel="training loss (batch)",
            title=f"MLP, output layer x{SCALE:g}, SGD lr {LR:g}")
     ax2.set(xlabel="step", ylabel="lr", title="schedules")
-    for a in (ax, ax2):
-        a.grid(alpha=0.3)
-        a.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2))

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ... import cosine
-from .base import Check, ExperimentResult, figure, mnist1d_subset, torch_threads, write_outputs
+from .base import Check, ExperimentResult, figure, finish, mnist1d_subset, torch_threads, write_outputs
 
 NAME = "weight-decay"
 QUESTION = ("Under a decaying lr AdamW's effective decay lr*wd shrinks; does keeping it "
@@ -130,8 +130,4 @@ def _figure(res, epochs):
         ax2.plot(np.arange(1, epochs + 1), r["norms"], lw=1.2, color=line.get_color(), label=label)
     ax.set(xlabel="step", ylabel="lr_t * wd_t (decay per step)", title=f"AdamW, lr {LR:g} x cosine, wd {WD:g}")
     ax2.set(xlabel="epoch", ylabel="weight norm", title="weights")
-    for x in (ax, ax2):
-        x.grid(alpha=0.3)
-        x.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, (ax, ax2))
