@@ -8,35 +8,20 @@ HF's own differences past the end are separate, named tests.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
-import torch
 from transformers import optimization as hf
 
 import lrkit as lk
+from torch_stepping import torch_lrs
 
 RTOL = 1e-9
 SEEDS = range(12)
 
 
-def hf_lrs(make, steps: int, lr: float) -> np.ndarray:
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=lr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        sched = make(opt)
-        out = [opt.param_groups[0]["lr"]]
-        for _ in range(steps):
-            opt.step()
-            sched.step()
-            out.append(opt.param_groups[0]["lr"])
-    return np.array(out, dtype=np.float64)
-
-
 def check(s: lk.Schedule, make, steps: int, lr: float, what: str) -> None:
-    want = hf_lrs(make, steps, lr)
+    want = torch_lrs(make, steps, lr)
     got = lr * s.values(np.arange(steps + 1))
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=0.0, err_msg=f"{what} vs {s}")
 
@@ -71,7 +56,7 @@ def test_cosine_schedule_with_warmup_past_the_end_rises_but_lrkit_holds():
     """Known difference: HF's cosine keeps going past num_training_steps (the
     lr rises again); lrkit holds the end value."""
     w, n, lr = 10, 110, 1.0
-    lrs = hf_lrs(lambda o: hf.get_cosine_schedule_with_warmup(o, w, n), n + 50, lr)
+    lrs = torch_lrs(lambda o: hf.get_cosine_schedule_with_warmup(o, w, n), n + 50, lr)
     s = with_warmup(w, lk.cosine(n - w))
     assert lrs[n] == pytest.approx(0.0, abs=1e-15)
     assert lrs[n + 50] == pytest.approx(0.5, rel=1e-9)  # HF: half way back up

@@ -14,39 +14,19 @@ Differences past the end are separate, named tests.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
-import torch
 from torch.optim import lr_scheduler as L
 
 import lrkit as lk
+from torch_stepping import _optimizer, torch_lrs
 
 RTOL = 1e-9
 SEEDS = range(20)
 
 
 # ------------------------------------------------------------------ helpers
-def _optimizer(lr: float, momentum: float = 0.0) -> torch.optim.SGD:
-    p = torch.nn.Parameter(torch.zeros(1))
-    return torch.optim.SGD([p], lr=lr, momentum=momentum)
-
-
-def torch_lrs(make, steps: int, lr: float, momentum: float = 0.0) -> np.ndarray:
-    """lr at t = 0 (after construction) and after each of ``steps`` real steps."""
-    opt = _optimizer(lr, momentum)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        sched = make(opt)
-        out = [opt.param_groups[0]["lr"]]
-        for _ in range(steps):
-            opt.step()
-            sched.step()
-            out.append(opt.param_groups[0]["lr"])
-    return np.array(out, dtype=np.float64)
-
-
 def torch_closed_form(make, steps: int, lr: float) -> np.ndarray:
     """torch's own closed form ``_get_closed_form_lr`` at t = 0..steps."""
     sched = make(_optimizer(lr))
