@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -139,12 +139,16 @@ class JaxSchedule:
     schedule: Schedule
     base: float = 1e-3
     dtype: Any = jnp.float32
+    _ops: JaxOps = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ops", JaxOps(self.dtype))
 
     def __call__(self, count):
         if isinstance(count, (numbers.Real, np.ndarray)) and not isinstance(count, bool):
             if np.any(np.isnan(count)) or np.any(np.asarray(count) < 0):
                 raise SpecError(f"{_NAME}(): count must be a step >= 0; got count={count!r}")
-        xp = JaxOps(self.dtype)
+        xp = self._ops
         t = jnp.asarray(count).astype(xp.dtype)
         return (self.schedule.evaluate(t, xp) * self.base).astype(xp.dtype)
 

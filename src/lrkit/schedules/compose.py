@@ -87,7 +87,7 @@ class Sequence(Schedule):
 
     def _duration(self):
         last = self.phases[-1].duration
-        return None if last is None else sum(p.duration for p in self.phases)
+        return None if last is None else self.offsets()[-1] + last
 
     def _bind(self, env):
         if not self.units:
