@@ -1,6 +1,6 @@
 """The pure core: every schedule family and combinator (numpy only)."""
 
-from .base import Schedule
+from .base import Schedule, bound_schedule
 from .basic import (
     constant, cosine, exponential, inverse_sqrt, inverse_time, linear, multistep, polynomial, step, warmup,
 )
@@ -11,7 +11,7 @@ from .shape import reciprocal, window
 from .tables import interpolate, piecewise
 
 __all__ = [
-    "NUMPY", "Ops", "Schedule", "constant", "cosine", "cyclic", "exponential", "interpolate",
+    "NUMPY", "Ops", "Schedule", "bound_schedule", "constant", "cosine", "cyclic", "exponential", "interpolate",
     "inverse_sqrt", "inverse_time", "linear", "multistep", "noisy", "one_cycle", "piecewise",
     "polynomial", "reciprocal", "restarts", "sequence", "step", "warmup", "window", "wsd",
 ]
