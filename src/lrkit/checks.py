@@ -3,7 +3,7 @@
 One message shape everywhere (core, adapters, lab, finder, CLI)::
 
     cosine(): steps must be > 0; got steps=-5
-    Scheduler(): param must be one of 'lr', 'momentum' (did you mean 'lr'?); got param='lrr'
+    compare(): unknown setting 'epoch' (did you mean 'epochs'?); known: epochs, seeds
 
 ``where`` is the callable the user called (``"cosine"``, ``"Scheduler"``,
 ``"compare"``); the message adds the ``()``.
@@ -90,15 +90,17 @@ def suggest(name: Any, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close and close[0] != name else ""
 
 
-def unknown(where: str, what: str, name: Any, choices: Iterable[str]) -> SpecError:
+def unknown(where: str, what: str, name: Any, choices: Iterable[str], *, known: str = "known") -> SpecError:
     """The error for an unknown name: ``where(): unknown what 'x' (did you mean 'y'?); known: a, b``.
 
-    >>> str(unknown("cosine", "argument", "ned", ["steps", "start", "end"]))
-    "cosine(): unknown argument 'ned' (did you mean 'end'?); known: steps, start, end"
+    >>> str(unknown("compare", "setting", "epoch", ["epochs", "seeds"]))
+    "compare(): unknown setting 'epoch' (did you mean 'epochs'?); known: epochs, seeds"
+    >>> str(unknown("cosine", "argument", "ned", ["steps", "start", "end"], known="cosine() takes"))
+    "cosine(): unknown argument 'ned' (did you mean 'end'?); cosine() takes steps, start, end"
     """
     choices = list(choices)
     return SpecError(f"{where}(): unknown {what} {show(name)}{suggest(name, choices)}; "
-                     f"known: {', '.join(choices)}")
+                     f"{known}{':' if known == 'known' else ''} {', '.join(choices)}")
 
 
 # --------------------------------------------------------------------- checks
@@ -153,18 +155,17 @@ def flag(where: str, param: str, v: Any) -> bool:
 
 
 def one_of(where: str, param: str, v: Any, choices: Iterable[str]) -> str:
-    """One of ``choices``, with a did-you-mean when close.
+    """One of ``choices`` (the message lists them all).
 
     >>> one_of("wsd", "shape", "linear", ("linear", "cosine"))
     'linear'
     >>> one_of("wsd", "shape", "cosin", ("linear", "cosine"))
     Traceback (most recent call last):
-    lrkit.errors.SpecError: wsd(): shape must be one of 'linear', 'cosine' (did you mean 'cosine'?); got shape='cosin'
+    lrkit.errors.SpecError: wsd(): shape must be one of 'linear', 'cosine'; got shape='cosin'
     """
     choices = tuple(choices)
     if not isinstance(v, str) or v not in choices:
-        rule = "one of " + ", ".join(repr(c) for c in choices) + suggest(v, choices)
-        raise fail(where, param, rule, v)
+        raise fail(where, param, "one of " + ", ".join(repr(c) for c in choices), v)
     return v
 
 
