@@ -1,15 +1,19 @@
-"""Self-checking experiments: what the literature on lr schedules teaches, measured.
+"""Self-checking experiments: what the literature on lr schedules teaches, measured over many seeds.
 
-Each experiment answers one question, writes a figure and a table, checks its
-claim against its own measurement and says whether it held
-(``lrkit experiment NAME``; ``lrkit experiment --list``).
+Each experiment states one claim with thresholds fixed in its module, measures
+it on several seeds (``seeds`` consecutive seeds from ``seed_offset``) and
+reports the share of seeds on which it held (``pass_rate``); the claim holds
+only when that share is at least 80%. Where the claim depends on a knob (a
+peak lr, the noise, the weight decay, ...) it is measured across the knob and
+the result says where it holds (the *region*). ``lrkit experiment NAME``;
+``lrkit experiment --list``.
 
 >>> from lrkit.lab import experiments
 >>> experiments.names()[:3]
 ['noisy-quadratic', 'half-life', 'gradient-flow']
->>> r = experiments.run("gradient-flow", quick=True)
->>> r.holds, r.numbers["best_swept_lr"] == r.numbers["lr_2_over_m_plus_M"]
-(True, True)
+>>> r = experiments.run("gradient-flow", seeds=2, quick=True)
+>>> r.seeds, r.pass_rate, r.holds
+([0, 1], 1.0, True)
 """
 
 from __future__ import annotations
@@ -17,10 +21,20 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ...errors import SpecError
-from .base import Check, ExperimentResult
+from ...checks import flag, integer, unknown
+from .base import (
+    PASS_RATE,
+    Cell,
+    Check,
+    ExperimentResult,
+    Progress,
+    pass_rate,
+    write_outputs,
+)
 
-__all__ = ["Check", "ExperimentResult", "describe", "names", "run"]
+__all__ = ["PASS_RATE", "SEEDS", "Cell", "Check", "ExperimentResult", "describe", "module", "names", "pass_rate", "run"]
+
+SEEDS = 10  # seeds per experiment unless ``seeds`` says otherwise
 
 _MODULES = {
     "noisy-quadratic": "noisy_quadratic",
@@ -43,13 +57,14 @@ def names() -> list[str]:
     return list(_MODULES)
 
 
-def _module(name: str) -> ModuleType:
-    if name not in _MODULES:
-        import difflib
+def module(name: str) -> ModuleType:
+    """The module of experiment ``name`` (a did-you-mean error for an unknown name).
 
-        close = difflib.get_close_matches(str(name), _MODULES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise SpecError(f"experiment(): name must be one of {', '.join(_MODULES)}; got name={name!r}{hint}")
+    >>> module("restarts").NAME
+    'restarts'
+    """
+    if name not in _MODULES:
+        raise unknown("experiment", "experiment", name, _MODULES)
     return importlib.import_module(f".{_MODULES[name]}", __name__)
 
 
@@ -58,21 +73,29 @@ def describe() -> dict[str, str]:
 
     >>> describe()["gradient-flow"].startswith("Gradient descent is Euler")
     True"""
-    return {n: _module(n).QUESTION for n in _MODULES}
+    return {n: module(n).QUESTION for n in _MODULES}
 
 
-def run(name: str, out: str | None = None, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
-    """Run experiment ``name``; with ``out``, write ``<out>/<name>.png``, ``.md`` and ``.csv``.
+def run(name: str, out: str | None = None, *, seeds: int = SEEDS, seed_offset: int = 0, quick: bool = False,
+        progress: bool = False) -> ExperimentResult:
+    """Run experiment ``name`` on seeds ``seed_offset .. seed_offset + seeds - 1``.
 
-    ``quick`` runs a reduced size (fewer steps, runs or epochs; the claim is
-    checked all the same). ``seed`` changes every random draw.
+    With ``out``, write ``<out>/<name>/result.json`` (``claim``, ``holds``,
+    ``pass_rate``, ``seeds``, ``checks``, ``region``), the figure
+    ``<name>.png`` and the table (``.md``, ``.csv``) there. ``quick`` runs a
+    reduced size (fewer steps or runs; the claim is checked all the same);
+    ``progress`` reports on stderr.
 
-    Example (as ``lrkit experiment gradient-flow --quick --out out``)::
+    Example (as ``lrkit experiment restarts --seeds 20 --seed-offset 100 --out out``)::
 
-        result = run("gradient-flow", out="out", quick=True)
-        print(result.holds, [c.line() for c in result.checks])
+        result = run("restarts", out="out", seeds=20, seed_offset=100)
+        print(result.pass_rate, result.holds, result.region()["summary"])
     """
-    module = _module(name)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SpecError(f"experiment(): seed must be a whole number >= 0; got seed={seed!r}")
-    return module.run(out, quick=bool(quick), seed=seed)
+    mod = module(name)
+    seeds = integer("experiment", "seeds", seeds, ge=1)
+    seed_offset = integer("experiment", "seed_offset", seed_offset, ge=0)
+    quick = flag("experiment", "quick", quick)
+    seed_list = list(range(seed_offset, seed_offset + seeds))
+    bar = Progress(name, getattr(mod, "progress_total", lambda n: n)(seeds), enabled=bool(progress))
+    result, fig = mod.run(seed_list, quick=quick, progress=bar)
+    return write_outputs(result, out, fig)

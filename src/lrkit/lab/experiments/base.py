@@ -1,28 +1,43 @@
-"""What every experiment shares: its result, its checks, its table and figure files.
+"""What every experiment shares: checks per seed, pass rates, the region, the files.
 
-An experiment is a module with ``NAME``, ``QUESTION`` (one line) and
-``run(out=None, *, quick=False, seed=0) -> ExperimentResult``. It measures,
-checks its claim against the measurement (each :class:`Check` says what was
-claimed, whether it held and the numbers behind it) and, given ``out``, writes
-``<out>/<name>.png``, ``<out>/<name>.md`` and ``<out>/<name>.csv``.
+An experiment states one claim and fixes its thresholds (module constants)
+before it runs. It measures the claim on each seed at one or more settings of
+its knob (a :class:`Cell` per setting); on each seed the claim holds when all
+its :class:`Check` s do. The share of seeds on which it held is the
+``pass_rate``; the claim *holds* only when ``pass_rate >= 0.8``
+(:data:`PASS_RATE`). The settings where it holds are the *region*.
+
+Given ``out``, :func:`write_outputs` writes ``out/NAME/result.json`` (claim,
+holds, pass_rate, seeds, checks, region), ``out/NAME/NAME.png`` (the figure),
+``out/NAME/NAME.md`` and ``out/NAME/NAME.csv`` (the table).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import json
 import math
 import os
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-__all__ = ["Check", "ExperimentResult", "figure", "finish", "fmt_num", "markdown_table", "mnist1d_subset", "torch_threads",
-           "write_outputs"]
+import numpy as np
+
+__all__ = ["PASS_RATE", "Cell", "Check", "ExperimentResult", "Progress", "fmt_num", "markdown_table", "pass_rate",
+           "rng", "wilson", "write_outputs"]
+
+PASS_RATE = 0.8  # a claim holds when it held on at least this share of seeds
 
 
 @dataclass(frozen=True)
 class Check:
-    """One claim, whether the measurement supports it, and the measured numbers."""
+    """One claim on one seed: whether the measurement supports it, and the numbers behind it.
+
+    >>> Check("b beats a by > 10%", True, "ratio 0.85").line()
+    '[PASS] b beats a by > 10%: ratio 0.85'
+    """
 
     claim: str
     holds: bool
@@ -33,55 +48,216 @@ class Check:
         return f"[{'PASS' if self.holds else 'FAIL'}] {self.claim}: {self.measured}"
 
 
+def pass_rate(flags: Sequence[bool]) -> float:
+    """The share of ``True`` in ``flags``: ``sum(flags) / len(flags)``.
+
+    >>> pass_rate([True, True, False, True])
+    0.75
+    """
+    if not len(flags):
+        raise ValueError("pass_rate(): flags must not be empty")
+    return sum(bool(f) for f in flags) / len(flags)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a share ``k / n`` (95% for ``z = 1.96``): how far a pass rate
+    measured on ``n`` seeds could be from the rate on all seeds.
+
+    >>> [round(v, 3) for v in wilson(8, 10)]
+    [0.49, 0.943]
+    """
+    if n <= 0:
+        raise ValueError("wilson(): n must be > 0")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass
+class Cell:
+    """One setting of the knobs (``setting``, e.g. ``{"lr": 0.05}``), measured on every seed.
+
+    ``checks[i]`` are the checks of seed ``seeds[i]``; ``numbers`` the setting's
+    headline measurements (means over seeds) for the table and the figure.
+
+    >>> c = Cell({"lr": 0.1}, [0, 1], [[Check("x", True, "")], [Check("x", False, "")]])
+    >>> c.passed, c.pass_rate, c.holds
+    ([True, False], 0.5, False)
+    """
+
+    setting: dict[str, Any]
+    seeds: list[int]
+    checks: list[list[Check]]
+    numbers: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> list[bool]:
+        """Per seed: did every check hold?"""
+        return [all(c.holds for c in cs) for cs in self.checks]
+
+    @property
+    def pass_rate(self) -> float:
+        """The share of seeds on which the claim held."""
+        return pass_rate(self.passed)
+
+    @property
+    def holds(self) -> bool:
+        """``pass_rate >= PASS_RATE``."""
+        return self.pass_rate >= PASS_RATE
+
+    def label(self) -> str:
+        """``lr=0.05, noise=0.1``."""
+        return ", ".join(f"{k}={fmt_num(v)}" for k, v in self.setting.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.setting, "pass_rate": self.pass_rate, "holds": self.holds,
+                "passed_seeds": [s for s, p in zip(self.seeds, self.passed) if p], **self.numbers}
+
+
 @dataclass
 class ExperimentResult:
-    """The outcome of one experiment.
+    """The outcome of one experiment over its seeds.
 
-    ``rows`` is the table (a list of dicts with the same keys), ``numbers``
-    the headline measurements by name, ``checks`` the claims tested on them,
-    ``notes`` what else the measurement shows (not claimed, e.g. where a
-    familiar metric disagrees), ``files`` what was written (empty without ``out``).
+    ``cells`` are the settings swept (the region); ``default`` is the one the
+    claim is stated at (also among ``cells``). ``rows`` is the table, ``numbers``
+    the headline measurements, ``notes`` what else the measurement shows.
     """
 
     name: str
     question: str
-    checks: list[Check]
+    claim: str
+    knobs: list[str]
+    default: Cell
+    cells: list[Cell]
     rows: list[dict[str, Any]]
-    numbers: dict[str, float]
+    numbers: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    quick: bool = False
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.default.seeds)
+
+    @property
+    def pass_rate(self) -> float:
+        """The share of seeds on which the claim held at the default setting."""
+        return self.default.pass_rate
 
     @property
     def holds(self) -> bool:
-        """True when every check holds."""
-        return all(c.holds for c in self.checks)
+        """``pass_rate >= 0.8``."""
+        return self.default.holds
+
+    @property
+    def checks(self) -> list[Check]:
+        """The checks of the first seed (see :meth:`check_summary` for all seeds)."""
+        return list(self.default.checks[0])
+
+    def check_summary(self) -> list[dict[str, Any]]:
+        """Per check: its claim, pass rate over the seeds and each seed's measurement."""
+        out = []
+        for j, first in enumerate(self.default.checks[0]):
+            per = [{"seed": s, "holds": cs[j].holds, "measured": cs[j].measured}
+                   for s, cs in zip(self.default.seeds, self.default.checks)]
+            out.append({"claim": first.claim, "pass_rate": pass_rate([p["holds"] for p in per]), "per_seed": per})
+        return out
+
+    def region(self) -> dict[str, Any]:
+        """The settings swept, each with its pass rate, and those where the claim holds."""
+        held = [c.setting for c in self.cells if c.holds]
+        return {"knobs": self.knobs, "default": self.default.setting, "cells": [c.to_dict() for c in self.cells],
+                "holds_at": held, "summary": region_text(self.knobs, self.cells)}
+
+    @property
+    def pass_rate_ci95(self) -> tuple[float, float]:
+        """The Wilson 95% interval of the pass rate (how much it could move with more seeds)."""
+        return wilson(sum(self.default.passed), len(self.default.seeds))
+
+    def verdict(self) -> str:
+        """One line: pass rate, seeds, and whether the claim holds."""
+        n, k = len(self.default.seeds), sum(self.default.passed)
+        lo, hi = self.pass_rate_ci95
+        rate = (f"{self.name}: the claim held on {k}/{n} seeds (pass rate {self.pass_rate:.0%}, "
+                f"95% CI {lo:.0%}-{hi:.0%})")
+        return rate + (": it holds" if self.holds else f": it does NOT hold (needs >= {PASS_RATE:.0%})")
 
     def report(self) -> str:
-        """The terminal report: the question, the table, each check, the verdict."""
-        lines = [f"{self.name}: {self.question}", "", markdown_table(self.rows), ""]
-        lines += [c.line() for c in self.checks]
+        """The terminal report: question, claim, table, checks with pass rates, region, notes, verdict."""
+        lines = [f"{self.name}: {self.question}", f"claim: {self.claim}", "", markdown_table(self.rows), ""]
+        lines.append(f"at {self.default.label()}, seeds {_seed_text(self.seeds)}:")
+        for c in self.check_summary():
+            k = sum(p["holds"] for p in c["per_seed"])
+            lines.append(f"  [{k}/{len(c['per_seed'])} seeds] {c['claim']}")
+            fails = [p for p in c["per_seed"] if not p["holds"]][:2]
+            shown = fails + [p for p in c["per_seed"] if p["holds"]][:1]
+            lines += [f"      seed {p['seed']} {'PASS' if p['holds'] else 'FAIL'}: {p['measured']}" for p in shown]
+        lines.append(f"region: {region_text(self.knobs, self.cells)}")
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"wrote {f}" for f in self.files]
-        verdict = "the claim holds" if self.holds else "the claim does NOT hold in this measurement"
-        lines.append(f"{self.name}: {verdict}")
+        lines.append(self.verdict())
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types."""
-        return {"name": self.name, "question": self.question, "holds": self.holds,
-                "checks": [c.__dict__ for c in self.checks], "rows": self.rows,
-                "numbers": self.numbers, "notes": self.notes, "files": self.files}
+        """``result.json``: plain JSON types."""
+        return {"name": self.name, "question": self.question, "claim": self.claim, "holds": self.holds,
+                "pass_rate": self.pass_rate, "pass_rate_ci95": list(self.pass_rate_ci95), "threshold": PASS_RATE,
+                "seeds": self.seeds,
+                "setting": self.default.setting, "checks": self.check_summary(), "region": self.region(),
+                "rows": self.rows, "numbers": self.numbers, "notes": self.notes, "quick": self.quick,
+                "files": self.files}
+
+
+def region_text(knobs: Sequence[str], cells: Sequence[Cell]) -> str:
+    """Where the claim holds, in words, with every setting's pass rate.
+
+    >>> cells = [Cell({"lr": v}, [0], [[Check("x", v > 0.1, "")]]) for v in (0.1, 0.2, 0.5)]
+    >>> region_text(["lr"], cells)
+    'holds at lr = 0.2, 0.5 (pass rates: lr=0.1: 0%, lr=0.2: 100%, lr=0.5: 100%)'
+    """
+    if len(cells) == 1:
+        return f"one setting ({cells[0].label()}): pass rate {cells[0].pass_rate:.0%}"
+    held = [c for c in cells if c.holds]
+    rates = ", ".join(f"{c.label()}: {c.pass_rate:.0%}" for c in cells)
+    if not held:
+        where = "holds nowhere in the sweep"
+    elif len(held) == len(cells):
+        where = "holds at every setting swept"
+    elif len(knobs) == 1:
+        where = f"holds at {knobs[0]} = " + ", ".join(fmt_num(c.setting[knobs[0]]) for c in held)
+    else:
+        where = f"holds at {len(held)} of {len(cells)} settings: " + "; ".join(c.label() for c in held)
+    return f"{where} (pass rates: {rates})"
+
+
+def _seed_text(seeds: Sequence[int]) -> str:
+    seeds = list(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
+
+
+def rng(seed: int, *keys: int) -> np.random.Generator:
+    """A generator for ``seed`` and a stream named by ``keys`` (independent streams, reproducible).
+
+    >>> float(rng(0, 1).random()) == float(rng(0, 1).random()) != float(rng(0, 2).random())
+    True
+    """
+    return np.random.default_rng([int(seed), *map(int, keys)])
 
 
 def fmt_num(v: Any) -> str:
-    """Numbers to 4 significant digits; NaN/inf and non-numbers as text."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    """Numbers to 4 significant digits; NaN/inf and non-numbers as text.
+
+    >>> fmt_num(0.123456), fmt_num(3), fmt_num("a")
+    ('0.1235', '3', 'a')
+    """
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
         return str(v)
-    if isinstance(v, int):
-        return str(v)
-    if not math.isfinite(v):
-        return str(v)
-    return f"{v:.4g}"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return f"{v:.4g}" if math.isfinite(v) else str(float(v))
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -101,71 +277,62 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def write_outputs(result: ExperimentResult, out: str | None, fig) -> ExperimentResult:
-    """Write the figure (PNG), the table (Markdown and CSV) into ``out``; close ``fig``."""
-    plt = _pyplot()
-    try:
-        if out is None:
-            return result
-        os.makedirs(out, exist_ok=True)
-        png = os.path.join(out, f"{result.name}.png")
-        fig.savefig(png, format="png")
-        md = os.path.join(out, f"{result.name}.md")
-        with open(md, "w", encoding="utf-8") as f:
-            f.write(f"# {result.name}\n\n{result.question}\n\n{markdown_table(result.rows)}\n\n")
-            f.write("\n".join(f"- {c.line()}" for c in result.checks) + "\n")
-            f.write("".join(f"- note: {n}\n" for n in result.notes))
-        path_csv = os.path.join(out, f"{result.name}.csv")
-        with open(path_csv, "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=list(result.rows[0]))
-            w.writeheader()
-            w.writerows(result.rows)
-        result.files = [png, md, path_csv]
+    """Write ``out/NAME/``: ``result.json``, ``NAME.png`` (``fig``), ``NAME.md``, ``NAME.csv``."""
+    if out is None:
         return result
-    finally:
-        plt.close(fig)
+    folder = os.path.join(out, result.name)
+    os.makedirs(folder, exist_ok=True)
+    png, md, path_csv, js = (os.path.join(folder, f) for f in
+                             (f"{result.name}.png", f"{result.name}.md", f"{result.name}.csv", "result.json"))
+    fig.savefig(png, format="png")
+    with open(md, "w", encoding="utf-8") as f:
+        f.write(f"# {result.name}\n\n{result.question}\n\n**Claim.** {result.claim}\n\n")
+        f.write(markdown_table(result.rows) + "\n\n")
+        for c in result.check_summary():
+            k = sum(p["holds"] for p in c["per_seed"])
+            f.write(f"- [{k}/{len(c['per_seed'])} seeds] {c['claim']}\n")
+        f.write(f"- region: {region_text(result.knobs, result.cells)}\n")
+        f.write("".join(f"- note: {n}\n" for n in result.notes))
+        f.write(f"\n{result.verdict()}\n")
+    with open(path_csv, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(result.rows[0]))
+        w.writeheader()
+        w.writerows(result.rows)
+    result.files = [js, png, md, path_csv]
+    with open(js, "w", encoding="utf-8") as f:
+        json.dump(_plain(result.to_dict()), f, indent=1)
+    return result
 
 
-def _pyplot():
-    from ...plot import pyplot
-
-    return pyplot()
-
-
-def figure(ncols: int, *, width: float = 5.0, height: float = 3.8):
-    """A row of ``ncols`` axes (matplotlib on Agg)."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), dpi=100, squeeze=False)
-    return fig, list(axes[0])
-
-
-def finish(fig, axes, legend=None):
-    """Grid on every axis, a legend on ``legend`` (default: every axis), tight layout; returns ``fig``."""
-    for a in axes:
-        a.grid(alpha=0.3)
-    for a in axes if legend is None else legend:
-        a.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+def _plain(v: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, non-finite floats to strings."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer, int)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return float(v) if math.isfinite(v) else str(float(v))
+    return v
 
 
-def mnist1d_subset(n: int):
-    """MNIST-1D with only its first ``n`` training samples (validation: all 1000):
-    small enough for an MLP to fit exactly and overfit."""
-    from ..data import Dataset, load_dataset
+class Progress:
+    """Progress of one experiment on stderr: ``restarts: 3/7 peak=1.2``; silent when disabled."""
 
-    d = load_dataset("mnist1d")
-    return Dataset(f"mnist1d[:{n}]", d.x_train[:n], d.y_train[:n], d.x_val, d.y_val, d.n_classes)
+    def __init__(self, name: str, total: int, enabled: bool = True, stream=None):
+        self.name, self.total, self.done, self.enabled = name, max(int(total), 1), 0, enabled
+        self.stream = stream if stream is not None else sys.stderr
 
-
-@contextlib.contextmanager
-def torch_threads(n: int = 1) -> Iterator[None]:
-    """Run torch on ``n`` threads inside the block (small models on a shared CPU
-    are several times faster on one thread), then restore the setting."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    def advance(self, what: str = "", n: int = 1) -> None:
+        """Count ``n`` more units done (``what``: what was just done)."""
+        self.done = min(self.done + n, self.total)
+        if self.enabled:
+            line = f"{self.name}: {self.done}/{self.total} {what}"
+            if self.stream.isatty():
+                self.stream.write("\r" + line.ljust(60) + ("\n" if self.done == self.total else ""))
+            else:
+                self.stream.write(line + "\n")
+            self.stream.flush()

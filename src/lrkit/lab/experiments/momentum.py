@@ -1,27 +1,26 @@
-"""``momentum``: high momentum needs an lr that decays no faster than it forgets.
+"""``momentum``: high momentum needs an lr that decays no faster than the momentum forgets.
 
 Heavy-ball SGD (torch's ``SGD(momentum=beta)``): ``v = beta v + g``,
-``w -= lr_t v``. The gradient of step ``s`` is applied at every later step,
-with weight ``lr_t beta**(t-s)``; its total step is the effective lr
+``w -= lr_t v``. The gradient of step ``s`` is applied at every later step with
+weight ``lr_t beta**(t-s)``; its total step is the effective lr
 
     lr_eff(s) = sum_{t >= s} lr_t beta**(t-s)
 
 which is ``lr / (1 - beta)`` for a constant lr (the familiar amplification),
-reached over the momentum's memory of about ``1/(1-beta)`` steps. If the lr
-decays faster than that, later steps take the gradient at a smaller lr: for an
-exponential decay ``lr_t = lr_0 q**t``, ``lr_eff(s) = lr_s / (1 - q beta)``, a
-fraction ``(1 - beta)/(1 - q beta)`` of the amplification.
+built up over the momentum's memory of about ``1/(1 - beta)`` steps. For an
+exponential decay ``lr_t = lr_0 q**t`` it is ``lr_s / (1 - q beta)``: a share
+``(1 - beta)/(1 - q beta)`` of the amplification. With ``beta = 0.99`` an lr
+half-life of 10 steps ("fast") keeps 13%; the "matched" half-life (the
+momentum's own, ``ln 2 / ln(1/beta) = 69`` steps) keeps ``1/(1+beta) = 50%``.
 
-Precisely: all runs spend the same total lr ``sum_t lr_t`` (so plain gradient
-descent, ``beta = 0``, ends the same whatever the decay speed), on a
-deterministic quadratic with curvatures 1e-3 .. 1e-1, for 1000 steps. With
-``beta = 0.99`` (memory 100 steps, half-life ``ln 2 / ln(1/beta) = 69`` steps), an
-lr half-life of 10 steps ("fast") keeps 13% of the amplification; the
-"matched" half-life (equal to the momentum's, 69 steps) keeps
-``1/(1+beta) = 50%``. Claim: the fast decay converges slower, ending at a
-loss at least ten times higher. (The "slow" decay, half-life 300, keeps a
-little less than its formula says: the run ends before its last gradients
-have been fully applied.)
+Each seed draws a quadratic (10 curvatures log-uniform in [1e-3, 0.1], random
+start); every run spends the same total lr, ``sum_t lr_t = 100``, so plain
+gradient descent ends the same whatever the decay speed. Claims (per seed):
+(1) with momentum 0.99 the fast decay ends at least 10x above the matched
+one; (2) the control: without momentum the same two decays end within 25% of
+each other. Knobs: the run length (the matched decay needs time for its
+momentum to apply what it collected) and gradient noise (which sets a floor
+both decays end on).
 """
 
 from __future__ import annotations
@@ -31,14 +30,24 @@ import math
 import numpy as np
 
 from ... import exponential
-from .base import Check, ExperimentResult, figure, finish, write_outputs
-from .quadratic import sgd_quadratic
+from .base import Cell, Check, ExperimentResult, rng
+from .figures import figure, finish, rate_map
+from .quadratic import random_curvatures, sgd_quadratic
 
 NAME = "momentum"
 QUESTION = ("With high momentum, does an lr that decays faster than the momentum forgets "
             "converge slower than one whose decay is matched to it (at equal total lr)?")
+CLAIM = ("with momentum 0.99 an lr half-life of 10 steps ends >= 10x above the matched half-life (69 steps) at "
+         "equal total lr, while without momentum the two end within 25%")
+KNOBS = ("steps", "gradient noise")
 
-STEPS, TOTAL_LR, FAST = 1000, 100.0, 10.0
+GAP, CONTROL = 10.0, 0.25
+BETA, FAST, TOTAL_LR, DIM = 0.99, 10.0, 100.0, 10
+MATCHED = math.log(0.5) / math.log(BETA)
+STEPS = (200, 300, 500, 1000, 3000)
+NOISES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1)
+DEFAULT = (1000, 0.0)
+ARMS = ((BETA, FAST), (BETA, MATCHED), (0.0, FAST), (0.0, MATCHED))
 
 
 def effective_lr(lrs: np.ndarray, beta: float) -> np.ndarray:
@@ -55,68 +64,79 @@ def effective_lr(lrs: np.ndarray, beta: float) -> np.ndarray:
     return out
 
 
-def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
-    """Measure and check (see the module doc): 1000 steps, deterministic (``quick`` changes nothing: it is already fast).
-
-    ``seed`` changes every random draw; with ``out``, the figure and tables are written there.
-    """
-    rng = np.random.default_rng(seed)
-    h = np.logspace(-3, -1, 10)
-    w0 = rng.uniform(0.5, 1.5, h.size)
-    ts = np.arange(STEPS, dtype=np.float64)
-    rows, final, curves = [], {}, {}
-    for beta in (0.0, 0.9, 0.99):
-        matched = math.log(0.5) / math.log(beta) if beta else None
-        for label, half in (("fast", FAST), ("matched", matched), ("slow", 300.0)):
-            if half is None:
-                continue
-            s = exponential(half_life=half)
-            shape = s.values(ts)
-            lrs = shape * (TOTAL_LR / shape.sum())
-            eff = effective_lr(lrs, beta)
-            q = 0.5 ** (1 / half)
-            loss = sgd_quadratic(h, lrs, w0=w0, sigma=0.0, runs=1, momentum=beta)[0]
-            final[(beta, label)] = float(loss[-1])
-            curves[(beta, label)] = (loss, lrs, eff)
-            rows.append({"momentum": beta, "decay": label, "lr half-life": half, "peak lr": float(lrs[0]),
-                         "sum lr": float(lrs.sum()), "kept amplification": float(eff.sum() * (1 - beta) / lrs.sum()),
-                         "theory (1-b)/(1-qb)": (1 - beta) / (1 - q * beta), "final loss": float(loss[-1])})
-    kept = {(r["momentum"], r["decay"]): r["kept amplification"] for r in rows}
-    gap = final[(0.99, "fast")] / final[(0.99, "matched")]
-    plain = final[(0.0, "fast")] / final[(0.0, "slow")]
-    fit = max(abs(r["kept amplification"] / r["theory (1-b)/(1-qb)"] - 1) for r in rows if r["decay"] != "slow")
-    checks = [
-        Check("momentum 0.99: the fast decay (half-life 10) ends at least 10x above the matched one (69)",
-              gap > 10, f"final loss {final[(0.99, 'fast')]:.3g} vs {final[(0.99, 'matched')]:.3g} (ratio {gap:.3g})"),
-        Check("without momentum the decay speed does not matter at equal total lr (within 25%)",
-              abs(plain - 1) < 0.25,
-              f"fast {final[(0.0, 'fast')]:.4g} vs slow {final[(0.0, 'slow')]:.4g} (ratio {plain:.3f})"),
-        Check("the kept share of the momentum's amplification is (1-beta)/(1-q beta) (fast, matched)", fit < 0.01,
-              f"momentum 0.99: fast {kept[(0.99, 'fast')]:.3f}, matched {kept[(0.99, 'matched')]:.3f}; "
-              f"largest gap to theory {fit:.2g}"),
-    ]
-    numbers = {"final_099_fast": final[(0.99, "fast")], "final_099_matched": final[(0.99, "matched")],
-               "ratio_fast_over_matched": gap, "plain_fast_over_slow": plain,
-               "kept_099_fast": kept[(0.99, "fast")], "kept_099_matched": kept[(0.99, "matched")]}
-    early = {k: float(curves[(0.99, k)][0][100]) for k in ("fast", "matched")}
-    notes = [f"early on the fast decay is ahead (its peak lr is {curves[(0.99, 'fast')][1][0]:.3g}, the matched one's "
-             f"{curves[(0.99, 'matched')][1][0]:.3g}): loss at step 100 {early['fast']:.3g} vs {early['matched']:.3g}; "
-             "then its lr is gone before the momentum has applied the gradients it collected, and it stalls"]
-    result = ExperimentResult(NAME, QUESTION, checks, rows, numbers, notes)
-
-    fig = _figure(curves)
-    return write_outputs(result, out, fig)
+def lr_sequence(half_life: float, steps: int) -> np.ndarray:
+    """``exponential(half_life)`` over ``steps``, scaled so that its lrs sum to ``TOTAL_LR``."""
+    shape = exponential(half_life=half_life).values(np.arange(steps, dtype=np.float64))
+    return shape * (TOTAL_LR / shape.sum())
 
 
-def _figure(curves):
-    """Loss curves (left), lr / (1 - beta) against the effective lr (right)."""
-    fig, (ax, ax2) = figure(2)
-    for key in ((0.99, "fast"), (0.99, "matched"), (0.99, "slow"), (0.0, "fast"), (0.0, "slow")):
-        ax.plot(curves[key][0], lw=1.1, ls="-" if key[0] else ":", label=f"momentum {key[0]:g}, {key[1]} decay")
-    ax.set(yscale="log", xlabel="step", ylabel="loss", title=f"equal total lr ({TOTAL_LR:g})")
-    for key in ((0.99, "fast"), (0.99, "matched")):
-        _, lrs, eff = curves[key]
-        line, = ax2.plot(lrs[:300] / (1 - key[0]), lw=1.1, label=f"{key[1]}: lr / (1 - beta)")
-        ax2.plot(eff[:300], lw=1.1, ls="--", color=line.get_color(), label=f"{key[1]}: effective lr")
-    ax2.set(yscale="log", xlabel="step", ylabel="step size per unit gradient", title="momentum 0.99")
+def trial(seed: int, steps: int, runs: int) -> np.ndarray:
+    """Mean final loss over ``runs`` of one seed, every noise level and arm: shape ``(noises, arms)``."""
+    r = rng(seed, 71)
+    h, w0 = random_curvatures(r, DIM, 1e-3, 0.1), r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    shape = (len(NOISES), len(ARMS), runs)
+    lrs = np.stack([lr_sequence(hl, steps) for _, hl in ARMS], axis=1)                        # (T, arms)
+    lrs = np.broadcast_to(lrs[:, None, :, None], (steps,) + shape).reshape(steps, -1)
+    sigma = np.broadcast_to(np.array(NOISES)[:, None, None], shape).ravel()
+    beta = np.broadcast_to(np.array([b for b, _ in ARMS])[None, :, None], shape).ravel()
+    final = sgd_quadratic(h, lrs, np.broadcast_to(w0, (sigma.size, DIM)), sigma=sigma, momentum=beta,
+                          rng=rng(seed, 72, steps))
+    return final.reshape(shape).mean(axis=2)
+
+
+def _checks(loss: np.ndarray) -> tuple[list[Check], dict]:
+    fast, matched, plain_fast, plain_matched = loss
+    gap, control = fast / matched, plain_fast / plain_matched
+    return [
+        Check(f"momentum {BETA:g}: the fast decay ends >= {GAP:g}x above the matched one", gap >= GAP,
+              f"{fast:.3g} vs {matched:.3g} (x{gap:.3g})"),
+        Check(f"without momentum the two decays end within {CONTROL:.0%}", abs(control - 1) < CONTROL,
+              f"{plain_fast:.3g} vs {plain_matched:.3g} (x{control:.3f})"),
+    ], {"fast / matched (momentum)": gap, "fast / matched (no momentum)": control}
+
+
+def progress_total(seeds: int) -> int:
+    return seeds
+
+
+def run(seeds: list[int], *, quick: bool = False, progress=None):
+    """Measure and check (see the module doc): 16 runs per noisy setting (``quick``: 4).
+    Returns ``(result, figure)``."""
+    runs = 4 if quick else 16
+    loss = {}
+    for s in seeds:
+        for steps in STEPS:
+            loss[s, steps] = trial(s, steps, runs)
+        if progress:
+            progress.advance(f"seed {s}")
+    cells = []
+    for steps in STEPS:
+        for j, noise in enumerate(NOISES):
+            measured = [_checks(loss[s, steps][j]) for s in seeds]
+            nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
+            cells.append(Cell({KNOBS[0]: steps, KNOBS[1]: noise}, list(seeds), [m[0] for m in measured], nums))
+    default = next(c for c in cells if (c.setting[KNOBS[0]], c.setting[KNOBS[1]]) == DEFAULT)
+    rows = [{**c.setting, **{f"median {k}": v for k, v in c.numbers.items()}, "pass rate": c.pass_rate}
+            for c in cells]
+    kept = {hl: float(effective_lr(lr_sequence(hl, 1000), BETA)[0] * (1 - BETA) / lr_sequence(hl, 1000)[0])
+            for hl in (FAST, MATCHED)}
+    numbers = {**default.numbers, "kept_fast": kept[FAST], "kept_matched": kept[MATCHED]}
+    result = ExperimentResult(NAME, QUESTION, CLAIM, list(KNOBS), default, cells, rows, numbers, quick=quick)
+    result.notes.append(f"share of the momentum's amplification kept at the first step: fast {kept[FAST]:.3f} "
+                        f"((1-b)/(1-qb) = {(1 - BETA) / (1 - 0.5 ** (1 / FAST) * BETA):.3f}), matched "
+                        f"{kept[MATCHED]:.3f} (1/(1+b) = {1 / (1 + BETA):.3f})")
+    return result, _figure(seeds[0], cells)
+
+
+def _figure(seed, cells):
+    """Loss curves of the first seed at the default setting; the pass-rate map over run length and noise."""
+    fig, (ax, ax2) = figure(2, width=5.0)
+    r = rng(seed, 71)
+    h, w0 = random_curvatures(r, DIM, 1e-3, 0.1), r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    steps = DEFAULT[0]
+    for beta, hl in ARMS:
+        loss = sgd_quadratic(h, lr_sequence(hl, steps), w0[None], momentum=beta, every=1)[:, 0]
+        ax.plot(loss, lw=1.1, ls="-" if beta else ":", label=f"momentum {beta:g}, lr half-life {hl:.3g}")
+    ax.set(yscale="log", xlabel="step", ylabel="loss", title=f"seed {seed}: equal total lr {TOTAL_LR:g}, no noise")
+    rate_map(fig, ax2, cells, *KNOBS, default=DEFAULT)
     return finish(fig, (ax, ax2))

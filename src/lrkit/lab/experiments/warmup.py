@@ -1,147 +1,126 @@
 """``warmup``: a large lr from the first step spikes; warmed up to the same peak, it does not.
 
-Gradient descent is stable near a point only if ``lr < 2 / sharpness``
-(the largest Hessian eigenvalue; see ``gradient-flow``). An MLP whose output
-layer starts 10x larger than usual (large initial logits, as in wide networks
-in the standard parameterisation) has a sharpness near 20 at initialisation:
-stable only below lr 0.1. SGD under a cosine decay from lr 0.7 is, from the first step, 7x over that
-limit: the loss shoots up within a few steps (a "catapult"), the sharpness
-collapses, and only then does training proceed. A linear warmup over 100
-steps to the same 0.7 (then the same cosine decay) lets the sharpness fall
-while the lr is still small: the loss goes down from the start. Claims, over several seeds: without warmup
-every run spikes (the largest loss of the first 50 steps is >= 1.3x the first
-loss), with warmup none does (< 1.15x), and the warmed-up runs train (>= 95%
-validation accuracy). Measured too: both end equally well here — the
-catapulted runs recover.
+Gradient descent is stable near a point only if ``lr < 2 / sharpness`` (the
+largest Hessian eigenvalue; see ``gradient-flow``). An MLP whose output layer
+starts ``scale`` times larger than usual (large initial logits, as in wide
+networks in the standard parameterisation) starts sharp. SGD (batch 64, 300
+steps, on digits) under a cosine decay from the peak lr, against a linear
+warmup over 100 steps to the same peak followed by the same kind of decay.
+The warmup lets the sharpness fall while the lr is still small.
+
+Claims (per seed; the same init and batches for both schedules): (1) without
+warmup the run spikes: the largest batch loss of steps 0-49 is >= 1.3x the
+first one, or the run diverges; (2) with warmup it does not (< 1.15x, no
+divergence); (3) with warmup it trains (held-out accuracy >= 0.95). Knobs: the
+peak lr and the output-layer scale (which sets the initial sharpness).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ... import cosine, warmup
-from .base import Check, ExperimentResult, figure, finish, torch_threads, write_outputs
+from .base import Cell, Check, ExperimentResult
+from .figures import figure, finish, rate_map
+from .nets import SGD, Nets, batch_order, load, sharpness, threads, train
 
 NAME = "warmup"
 QUESTION = ("Does a large lr without warmup diverge or spike early, while the same peak "
             "reached by a warmup trains?")
+CLAIM = ("without warmup the loss spikes early (max of steps 0-49 >= 1.3x the first, or diverges); warmed up to "
+         "the same peak it does not (< 1.15x) and trains (held-out accuracy >= 0.95)")
+KNOBS = ("peak lr", "output scale")
 
-LR, SCALE, WARMUP, WINDOW, BATCH = 0.7, 10.0, 100, 50, 64
-
-
-def sharpness(model, x, y, iters: int = 20) -> float:
-    """Largest Hessian eigenvalue of the mean cross-entropy on ``(x, y)`` (power iteration)."""
-    import torch
-
-    params = [p for p in model.parameters()]
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    grads = torch.autograd.grad(loss, params, create_graph=True)
-    gen = torch.Generator().manual_seed(0)
-    v = [torch.randn(p.shape, generator=gen) for p in params]
-    lam = 0.0
-    for _ in range(iters):
-        norm = torch.sqrt(sum((a * a).sum() for a in v))
-        v = [a / norm for a in v]
-        hv = torch.autograd.grad(grads, params, v, retain_graph=True)
-        lam = float(sum((a * b).sum() for a, b in zip(hv, v)))
-        v = [h.detach() for h in hv]
-    return lam
+SPIKE, CALM, ACC = 1.3, 1.15, 0.95
+PEAKS = (0.35, 0.7, 1.0, 1.4)
+SCALES = (1.0, 3.0, 10.0)
+DEFAULT = (0.7, 10.0)
+WARMUP, WINDOW, BATCH, HIDDEN = 100, 50, 64, 128
 
 
-def _train(data, schedule, seed: int, steps: int) -> dict:
-    import torch
-
-    from ...torch import Scheduler
-    from ..models import make_model
-
-    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    model = make_model("mlp", data.n_features, data.n_classes, seed=seed)
-    with torch.no_grad():
-        model[-1].weight.mul_(SCALE)
-        model[-1].bias.mul_(SCALE)
-    lam0 = sharpness(model, x[:512], y[:512])
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    sched = Scheduler(opt, schedule)
-    rng = np.random.default_rng(seed)
-    losses = []
-    for _ in range(steps):
-        idx = torch.from_numpy(rng.integers(0, len(y), BATCH))
-        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        if not math.isfinite(losses[-1]):
-            break
-    with torch.no_grad():
-        out = model(torch.from_numpy(data.x_val))
-        acc = float((out.argmax(1) == torch.from_numpy(data.y_val)).double().mean())
-    finite = math.isfinite(losses[-1])
-    return {"losses": np.array(losses), "acc": acc, "lam0": lam0,
-            "lam_end": sharpness(model, x[:512], y[:512]) if finite else math.nan}
+def schedules(steps: int) -> dict:
+    return {"no warmup": cosine(steps), "warmup": warmup(WARMUP) >> cosine(steps - WARMUP)}
 
 
-def run(out: str | None = None, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
-    """Measure and check (see the module doc): 6 seeds, 300 steps (``quick``: 3 seeds, 200 steps).
-
-    ``seed`` changes every random draw; with ``out``, the figure and tables are written there.
-    """
-    from ..data import load_dataset
-
-    seeds, steps = (3, 200) if quick else (6, 300)
-    data = load_dataset("digits")
-    arms = {"no warmup": cosine(steps), "warmup": warmup(WARMUP) >> cosine(steps - WARMUP)}
-    res: dict[str, list[dict]] = {k: [] for k in arms}
-    with torch_threads(1):
-        for s in range(seed, seed + seeds):
-            for k, sched in arms.items():
-                res[k].append(_train(data, sched, s, steps))
-    spike = {k: [float(np.max(r["losses"][:WINDOW]) / r["losses"][0]) if np.all(np.isfinite(r["losses"][:WINDOW]))
-                 else math.inf for r in rs] for k, rs in res.items()}
-    rows = []
-    for k, rs in res.items():
-        for i, r in enumerate(rs):
-            rows.append({"schedule": f"{LR:g} x {arms[k]}", "seed": seed + i, "first loss": float(r["losses"][0]),
-                         f"max loss, steps 0-{WINDOW - 1}": float(np.max(r["losses"][:WINDOW])),
-                         "spike ratio": spike[k][i], "val acc": r["acc"],
-                         "sharpness at init": r["lam0"], "sharpness at end": r["lam_end"]})
-    accs = {k: [r["acc"] for r in rs] for k, rs in res.items()}
-    checks = [
-        Check(f"without warmup every run spikes early (max loss of steps 0-{WINDOW - 1} >= 1.3x the first, or diverges)",
-              all(v >= 1.3 for v in spike["no warmup"]), "ratios " + ", ".join(f"{v:.2f}" for v in spike["no warmup"])),
-        Check("with warmup no run spikes (< 1.15x)", all(v < 1.15 for v in spike["warmup"]),
-              "ratios " + ", ".join(f"{v:.2f}" for v in spike["warmup"])),
-        Check("with warmup every run trains (validation accuracy >= 0.95)", all(a >= 0.95 for a in accs["warmup"]),
-              "accuracies " + ", ".join(f"{a:.3f}" for a in accs["warmup"])),
-        Check("the peak lr is far above the stability limit 2/sharpness at initialisation",
-              all(LR > 2 * 2 / r["lam0"] for rs in res.values() for r in rs),
-              f"lr {LR:g} vs 2/sharpness = {2 / np.mean([r['lam0'] for r in res['warmup']]):.3f} (mean over seeds)"),
-    ]
-    numbers = {"mean_spike_no_warmup": float(np.mean(spike["no warmup"])),
-               "mean_spike_warmup": float(np.mean(spike["warmup"])),
-               "mean_acc_no_warmup": float(np.mean(accs["no warmup"])), "mean_acc_warmup": float(np.mean(accs["warmup"])),
-               "sharpness_init": float(np.mean([r["lam0"] for r in res["warmup"]]))}
-    notes = [f"the runs without warmup recover from the spike (a catapult: the sharpness collapses) and end as "
-             f"well: mean validation accuracy {numbers['mean_acc_no_warmup']:.3f} vs {numbers['mean_acc_warmup']:.3f}"]
-    result = ExperimentResult(NAME, QUESTION, checks, rows, numbers, notes)
-
-    fig = _figure(res, arms, steps, 2 / numbers["sharpness_init"])
-    return write_outputs(result, out, fig)
+def measure(seeds: list[int], steps: int, progress=None) -> dict:
+    """Train every (seed, peak, scale, arm) at once: batch losses, held-out accuracy, initial sharpness."""
+    data = load("digits")
+    keys = [(s, p, sc, arm) for s in seeds for p in PEAKS for sc in SCALES for arm in schedules(steps)]
+    net_seeds = [k[0] for k in keys]
+    ts = np.arange(steps, dtype=np.float64)
+    shapes = {k: s.values(ts) for k, s in schedules(steps).items()}
+    lrs = np.stack([p * shapes[arm] for _, p, _, arm in keys], axis=1)
+    sizes = [data.x_train.shape[1], HIDDEN, HIDDEN, data.classes]
+    with threads(1):
+        probe = Nets(sizes, [s for s in seeds for _ in SCALES], [sc for _ in seeds for sc in SCALES])
+        sharp = sharpness(probe, data.x_train[:256], data.y_train[:256])
+        nets = Nets(sizes, net_seeds, [k[2] for k in keys])
+        order = batch_order(net_seeds, len(data.y_train), BATCH, steps)
+        tick = (lambda t: progress.advance(f"step {t}/{steps}")) if progress else None
+        losses = train(nets, data.x_train, data.y_train, order, lrs, SGD(nets.params), every=steps // 10,
+                       on_eval=tick)
+        _, acc = nets.evaluate(data.x_test, data.y_test)
+    lam = {(s, sc): float(sharp[i * len(SCALES) + j]) for i, s in enumerate(seeds) for j, sc in enumerate(SCALES)}
+    return {k: {"losses": losses[:, i], "acc": float(acc[i]) if np.isfinite(losses[-1, i]) else 0.0,
+                "sharpness": lam[k[0], k[2]]} for i, k in enumerate(keys)}
 
 
-def _figure(res, arms, steps, limit):
-    """Every run's batch loss (left), the two schedules and 2/sharpness (right)."""
-    fig, (ax, ax2) = figure(2)
+def _spike(losses: np.ndarray) -> float:
+    head = losses[:WINDOW]
+    return float(np.max(head) / head[0]) if np.all(np.isfinite(losses)) else np.inf
+
+
+def _checks(no: dict, wu: dict) -> tuple[list[Check], dict]:
+    a, b = _spike(no["losses"]), _spike(wu["losses"])
+    return [
+        Check(f"without warmup the loss spikes (>= {SPIKE:g}x the first in steps 0-{WINDOW - 1}) or diverges",
+              a >= SPIKE, f"ratio {a:.2f}" if np.isfinite(a) else "diverged"),
+        Check(f"with warmup it does not (< {CALM:g}x, no divergence)", b < CALM,
+              f"ratio {b:.2f}" if np.isfinite(b) else "diverged"),
+        Check(f"with warmup it trains (held-out accuracy >= {ACC:g})", wu["acc"] >= ACC, f"accuracy {wu['acc']:.3f}"),
+    ], {"spike no warmup": a, "spike warmup": b, "acc no warmup": no["acc"], "acc warmup": wu["acc"],
+        "diverged no warmup": float(not np.isfinite(no["losses"][-1])),
+        "diverged warmup": float(not np.isfinite(wu["losses"][-1])), "sharpness at init": wu["sharpness"]}
+
+
+def progress_total(seeds: int) -> int:
+    return 10
+
+
+def run(seeds: list[int], *, quick: bool = False, progress=None):
+    """Measure and check (see the module doc): 300 steps (``quick``: 120). Returns ``(result, figure)``."""
+    steps = 120 if quick else 300
+    res = measure(seeds, steps, progress)
+    cells = []
+    for p in PEAKS:
+        for sc in SCALES:
+            measured = [_checks(res[s, p, sc, "no warmup"], res[s, p, sc, "warmup"]) for s in seeds]
+            nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
+            for k in ("diverged no warmup", "diverged warmup"):
+                nums[k] = float(np.mean([m[1][k] for m in measured]))
+            cells.append(Cell({KNOBS[0]: p, KNOBS[1]: sc}, list(seeds), [m[0] for m in measured], nums))
+    default = next(c for c in cells if (c.setting[KNOBS[0]], c.setting[KNOBS[1]]) == DEFAULT)
+    rows = [{**c.setting, **{(k if "diverged" in k else f"median {k}"): v for k, v in c.numbers.items()},
+             "pass rate": c.pass_rate} for c in cells]
+    result = ExperimentResult(NAME, QUESTION, CLAIM, list(KNOBS), default, cells, rows, dict(default.numbers),
+                              quick=quick)
+    diff = np.array([res[(s, *DEFAULT, "warmup")]["acc"] - res[(s, *DEFAULT, "no warmup")]["acc"] for s in seeds])
+    half = 1.96 * diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+    result.numbers["acc_diff_mean"] = float(diff.mean())
+    result.notes.append(f"held-out accuracy, warmup minus no warmup, at the default setting: {100 * diff.mean():+.2f} "
+                        f"points (95% CI +-{100 * half:.2f}, {len(diff)} seeds, paired)")
+    return result, _figure(res, seeds, steps, cells)
+
+
+def _figure(res, seeds, steps, cells):
+    """Batch losses of every seed at the default setting; the pass-rate map over peak lr and output scale."""
+    fig, (ax, ax2) = figure(2, width=5.0)
     colors = {"no warmup": "tab:red", "warmup": "tab:blue"}
-    for k, rs in res.items():
-        for i, r in enumerate(rs):
-            ax.plot(r["losses"], lw=0.8, color=colors[k], alpha=0.8, label=k if i == 0 else None)
-        ax2.plot(np.arange(steps), LR * arms[k].values(np.arange(steps)), color=colors[k], label=str(arms[k]))
-    ax2.axhline(limit, color="gray", ls=":", label="2 / sharpness at init")
-    ax.set(yscale="log", xlabel="step", ylabel="training loss (batch)",
-           title=f"MLP, output layer x{SCALE:g}, SGD lr {LR:g}")
-    ax2.set(xlabel="step", ylabel="lr", title="schedules")
+    for arm, color in colors.items():
+        for i, s in enumerate(seeds):
+            ax.plot(res[s, DEFAULT[0], DEFAULT[1], arm]["losses"], lw=0.6, color=color, alpha=0.7,
+                    label=arm if i == 0 else None)
+    ax.set(yscale="log", xlabel="step", ylabel="batch loss",
+           title=f"peak lr {DEFAULT[0]:g}, output x{DEFAULT[1]:g}, {len(seeds)} seeds")
+    rate_map(fig, ax2, cells, *KNOBS, default=DEFAULT)
     return finish(fig, (ax, ax2))
