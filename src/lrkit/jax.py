@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MissingDependencyError, SpecError
-from .schedules.base import Schedule, bound_schedule, fail, number
-from .schedules.ops import constant_power
+from .checks import fail, number
+from .errors import MissingDependencyError
+from .schedules import Schedule, bound_schedule
+from .schedules.ops import Ops, constant_power
 
 try:
     import jax
@@ -42,7 +43,7 @@ __all__ = ["JaxOps", "JaxSchedule", "ops", "schedule"]
 _NAME = "lrkit.jax.schedule"
 
 
-class JaxOps:
+class JaxOps(Ops):
     """The array namespace of ``Schedule.evaluate`` over ``jax.numpy``.
 
     Values are ``dtype`` (float32 by default; float64 needs ``jax_enable_x64``),
@@ -62,7 +63,6 @@ class JaxOps:
     """
 
     pi = math.pi
-    eager = False  # values of t may be tracers: no peeking at them
 
     def __init__(self, dtype: Any = jnp.float32) -> None:
         self.dtype = jnp.dtype(dtype)
@@ -145,9 +145,9 @@ class JaxSchedule:
         object.__setattr__(self, "_ops", JaxOps(self.dtype))
 
     def __call__(self, count):
-        if isinstance(count, (numbers.Real, np.ndarray)) and not isinstance(count, bool):
-            if np.any(np.isnan(count)) or np.any(np.asarray(count) < 0):
-                raise SpecError(f"{_NAME}(): count must be a step >= 0; got count={count!r}")
+        concrete = isinstance(count, (numbers.Real, np.ndarray)) and not isinstance(count, bool)
+        if concrete and (np.any(np.isnan(count)) or np.any(np.asarray(count) < 0)):
+            raise fail(_NAME, "count", "a step >= 0", count if isinstance(count, numbers.Real) else count.tolist())
         xp = self._ops
         t = jnp.asarray(count).astype(xp.dtype)
         return (self.schedule.evaluate(t, xp) * self.base).astype(xp.dtype)

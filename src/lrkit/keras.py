@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MissingDependencyError, SpecError
+from .checks import fail, number
+from .errors import MissingDependencyError
 from .plateau import Plateau
-from .schedules.base import Schedule as _Core
-from .schedules.base import bound_schedule, fail, number
-from .schedules.ops import constant_power
+from .schedules import Schedule as _Core
+from .schedules import bound_schedule
+from .schedules.ops import Ops, constant_power
 from .spec import parse
 
 if importlib.util.find_spec("keras") is None:  # pragma: no cover - exercised only without keras
@@ -40,7 +41,7 @@ __all__ = ["KerasOps", "PlateauCallback", "Schedule"]
 _NAME = "lrkit.keras.Schedule"
 
 
-class KerasOps:
+class KerasOps(Ops):
     """The array namespace of ``Schedule.evaluate`` over ``keras.ops`` (any backend).
 
     Values are float32. The noise hash uses :class:`Bits` over uint32 on the
@@ -59,7 +60,6 @@ class KerasOps:
     """
 
     pi = math.pi
-    eager = False  # values of t may be symbolic or traced: no peeking at them
     dtype = "float32"
 
     minimum = staticmethod(K.minimum)
@@ -180,13 +180,20 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 class PlateauCallback(keras.callbacks.Callback):
     """Apply an :class:`lrkit.Plateau` to the optimizer's lr at the end of each epoch.
 
-    After each epoch ``plateau.update(logs[monitor])`` (torch's
-    ``ReduceLROnPlateau`` rules); then the lr is ``base * schedule(t) *
-    plateau.scale`` when the optimizer's lr is an :class:`lrkit.keras.Schedule`
-    (its ``scale`` is set), or ``lr0 * plateau.scale`` for a float lr
-    (``lr0`` is the lr when training first starts). ``logs["lr_scale"]`` records
-    the scale. ``state_dict()`` / ``load_state_dict()`` keep the plateau's
-    counters and ``lr0``, so a resumed run continues where it stopped.
+    After each epoch ``logs[monitor]`` feeds the plateau with torch's
+    ``ReduceLROnPlateau`` decisions to the last one: a reduction is skipped when
+    it would lower the *lr* (not the scale) by ``eps`` or less, as in torch.
+    Then the lr is ``base * schedule(t) * plateau.scale`` when the optimizer's
+    lr is an :class:`lrkit.keras.Schedule` (its ``scale`` is set), or ``lr0 *
+    plateau.scale`` for a float lr (``lr0`` is the lr when training first
+    starts). Only the lr is scaled, as by Keras's own ``ReduceLROnPlateau``.
+    ``logs["lr_scale"]`` records the scale. ``state_dict()`` /
+    ``load_state_dict()`` keep the plateau's counters and ``lr0``, so a resumed
+    run continues where it stopped.
+
+    Under mixed precision (``keras.mixed_precision.set_global_policy("mixed_float16")``)
+    ``compile()`` wraps the optimizer in a ``LossScaleOptimizer``; the callback
+    reaches the wrapped (inner) optimizer and scales its lr.
 
     On the JAX backend a compiled train step reads the scale as a constant:
     when the scale changes the callback rebuilds the train function (a
@@ -220,7 +227,7 @@ class PlateauCallback(keras.callbacks.Callback):
                           f"{self.plateau.scale:g}", stacklevel=2)
             return
         before = self.plateau.scale
-        self.plateau.update(float(logs[self.monitor]))
+        self.plateau.update_groups(logs[self.monitor], [self._unscaled_lr()], [before])
         if self.plateau.scale != before:
             self._apply()
             if self.verbose:
@@ -234,13 +241,33 @@ class PlateauCallback(keras.callbacks.Callback):
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict`; the scale is applied when training (re)starts."""
         if not isinstance(state, dict) or "plateau" not in state:
-            raise SpecError(f"PlateauCallback.load_state_dict(): state must be a dict from state_dict(); got {state!r}")
+            raise fail("PlateauCallback.load_state_dict", "state", "a dict from PlateauCallback.state_dict()", state)
+        lr0 = state.get("lr0")
+        if lr0 is not None:
+            lr0 = float(number("PlateauCallback.load_state_dict", "lr0", lr0, ge=0))
         self.plateau.load_state_dict(state["plateau"])
-        self.lr0 = state.get("lr0")
+        self.lr0 = lr0
+
+    def _optimizer(self):
+        """The optimizer that holds the lr: a ``LossScaleOptimizer``'s inner one under mixed precision."""
+        opt = self.model.optimizer
+        while isinstance(opt, keras.optimizers.LossScaleOptimizer):
+            opt = opt.inner_optimizer
+        return opt
+
+    def _unscaled_lr(self) -> float:
+        """The lr of the next update at scale 1 (float64): what torch's eps rule is judged on."""
+        opt = self._optimizer()
+        lr = getattr(opt, "_learning_rate", None)  # Keras keeps the schedule object here
+        if isinstance(lr, Schedule):
+            return lr.base * lr.schedule(int(opt.iterations.numpy()))
+        if self.lr0 is None:
+            self._apply()  # sets lr0 (a float lr) or raises
+        return float(self.lr0 or 0.0)
 
     def _apply(self) -> None:
-        opt = self.model.optimizer
-        lr = getattr(opt, "_learning_rate", None)  # Keras keeps the schedule object here
+        opt = self._optimizer()
+        lr = getattr(opt, "_learning_rate", None)
         scale = self.plateau.scale
         if isinstance(lr, Schedule):
             if float(lr.scale.numpy()) != np.float32(scale):
@@ -252,8 +279,8 @@ class PlateauCallback(keras.callbacks.Callback):
                 self.lr0 = float(lr.numpy())
             opt.learning_rate = self.lr0 * scale
         else:
-            raise SpecError(f"PlateauCallback: the optimizer's learning rate must be a float or an "
-                            f"lrkit.keras.Schedule to be scaled; got {lr!r}")
+            raise fail("PlateauCallback", "learning_rate", "a float or an lrkit.keras.Schedule to be scaled "
+                       "(the optimizer's)", lr)
 
 
 def _as_core(ctor: str, schedule: Any) -> _Core:

@@ -3,27 +3,30 @@
 :class:`Plateau` is torch's ``ReduceLROnPlateau`` as a framework-free value
 holder: instead of rewriting an optimizer's lr it keeps a ``scale`` (starting
 at 1.0) that any schedule is multiplied by, ``schedule(t) * plateau.scale``.
-The adapters (``lrkit.torch.Scheduler``, the Keras callback) apply it.
+The adapters (``lrkit.torch.Scheduler``, ``lrkit.timm.Scheduler``, the Keras
+callback) apply it through :meth:`Plateau.update_groups`, which takes torch's
+decisions on each group's absolute lr, ``eps`` included.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
-from .errors import SpecError
-from .schedules.base import fail, fmt, number, one_of
+from .checks import fail, fmt, integer, number, one_of
 
 __all__ = ["Plateau"]
 
-_STATE_KEYS = ("scale", "best", "num_bad_epochs", "cooldown_counter", "updates", "reductions")
+_COUNTERS = ("num_bad_epochs", "cooldown_counter", "updates", "reductions")
+_STATE_KEYS = ("scale", "best", *_COUNTERS)
+_DEFAULTS = {"mode": "min", "factor": 0.1, "patience": 10, "threshold": 1e-4, "threshold_mode": "rel",
+             "cooldown": 0, "min_scale": 0.0, "eps": 1e-8}
 
 
 def _count(param: str, v: Any) -> int:
-    n = number("Plateau", param, v, ge=0)
-    if not float(n).is_integer():
-        raise fail("Plateau", param, "a whole number >= 0", v)
-    return int(n)
+    number("Plateau", param, v, ge=0)
+    return integer("Plateau", param, v, ge=0)
 
 
 class Plateau:
@@ -41,8 +44,17 @@ class Plateau:
     * during a cooldown (``cooldown`` updates after a reduction) bad epochs are
       not counted;
     * when the bad epochs exceed ``patience``:
-      ``scale <- max(scale * factor, min_scale)``, applied only if it lowers the
-      scale by more than ``eps``; then the cooldown starts and the count clears.
+      ``scale <- max(scale * factor, min_scale)``; then the cooldown starts and
+      the count clears.
+
+    **eps.** torch skips a reduction that lowers the *lr* by ``eps`` or less.
+    A Plateau alone knows no lr, so ``update`` applies ``eps`` to the
+    *scale*: the reduction is skipped when ``scale - new_scale <= eps``
+    (the same as torch for an lr of 1.0). Inside an adapter that knows the
+    absolute lr (``lrkit.torch.Scheduler``, ``lrkit.timm.Scheduler``, the
+    Keras callback) :meth:`update_groups` applies ``eps`` to each group's
+    lr, as torch does, so with an lr below 1 the reductions stop where
+    torch's stop.
 
     A NaN or infinite metric is never better: it counts as a bad epoch. torch
     does the same for NaN, but lets ``-inf`` (min mode) or ``+inf`` (max mode)
@@ -100,15 +112,19 @@ class Plateau:
             return metric > best * (self.threshold + 1.0)
         return metric > best + self.threshold
 
-    def update(self, metric: Any) -> float:
-        """Take one metric reading (a number or a 0-d tensor); return the new scale.
+    # --------------------------------------------------------------- updates
+    def decide(self, metric: Any) -> bool:
+        """Count one metric reading; ``True`` when a reduction is due now (the scale is not touched).
+
+        Updates ``best``, the bad-epoch count and the cooldown exactly as
+        torch's ``ReduceLROnPlateau.step`` does before it reduces.
 
         >>> import lrkit as lk
-        >>> p = lk.Plateau(mode="max", factor=0.5, patience=0)
-        >>> p.update(0.5), p.update(0.4), p.update(float("nan"))
-        (1.0, 0.5, 0.25)
+        >>> p = lk.Plateau(patience=1)
+        >>> [p.decide(m) for m in (1.0, 1.0, 1.0, 1.0)]
+        [False, False, True, False]
         """
-        current = _metric(metric)
+        current = as_metric(metric)
         self.updates += 1
         if self.is_better(current):
             self.best = current
@@ -119,13 +135,62 @@ class Plateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            new = max(self.scale * self.factor, self.min_scale)
-            if self.scale - new > self.eps:
-                self.scale = new
-                self.reductions += 1
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
+            return True
+        return False
+
+    def reduced(self, scale: float, value: float = 1.0) -> float:
+        """The scale after one reduction of a group whose value at scale 1 is ``value``.
+
+        ``new = max(scale * factor, min_scale)``, kept only when the group's
+        value falls by more than ``eps``: ``value * scale - value * new > eps``
+        (torch's rule on the lr; ``value=1.0`` puts ``eps`` on the scale).
+
+        >>> import lrkit as lk
+        >>> p = lk.Plateau(factor=0.1)
+        >>> p.reduced(1.0), p.reduced(1e-3, value=1e-5)   # lr 1e-8 -> 1e-9 falls by less than eps
+        (0.1, 0.001)
+        """
+        new = max(scale * self.factor, self.min_scale)
+        return new if value * scale - value * new > self.eps else scale
+
+    def update(self, metric: Any) -> float:
+        """Take one metric reading (a number or a 0-d tensor); return the new scale (``eps`` on the scale).
+
+        >>> import lrkit as lk
+        >>> p = lk.Plateau(mode="max", factor=0.5, patience=0)
+        >>> p.update(0.5), p.update(0.4), p.update(float("nan"))
+        (1.0, 0.5, 0.25)
+        """
+        self.update_groups(metric, [1.0], [self.scale])
         return self.scale
+
+    def update_groups(self, metric: Any, values: list[float], scales: list[float]) -> list[float]:
+        """torch's ``ReduceLROnPlateau.step(metric)`` on several groups; return their new scales.
+
+        ``values[i]`` is group ``i``'s value at scale 1 (``base * schedule(t)``)
+        and ``scales[i]`` its scale, so its lr is ``values[i] * scales[i]``.
+        When a reduction is due, each group is reduced on its own, only if
+        its lr falls by more than ``eps`` (:meth:`reduced`), exactly as torch
+        reduces each param group. ``scale`` becomes the smallest group scale
+        (the groups share it unless ``eps`` stopped one with a tiny lr) and
+        ``reductions`` counts the readings that reduced any group.
+
+        >>> import lrkit as lk
+        >>> p = lk.Plateau(factor=0.1, patience=0)
+        >>> p.update_groups(1.0, [1.0, 1e-8], [1.0, 1.0])
+        [1.0, 1.0]
+        >>> p.update_groups(2.0, [1.0, 1e-8], [1.0, 1.0])   # lr 1e-8 -> 1e-9 falls by less than eps
+        [0.1, 1.0]
+        """
+        if not self.decide(metric):
+            return list(scales)
+        new = [self.reduced(s, v) for s, v in zip(scales, values)]
+        if new != list(scales):
+            self.reductions += 1
+        self.scale = min(new)
+        return new
 
     def state_dict(self) -> dict:
         """The counters (python numbers only, safe for ``torch.load(weights_only=True)``).
@@ -136,22 +201,16 @@ class Plateau:
         return {k: getattr(self, k) for k in _STATE_KEYS}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore the counters saved by :meth:`state_dict`."""
-        if not isinstance(state, dict):
-            raise SpecError(f"Plateau.load_state_dict(): state must be a dict from state_dict(); got {state!r}")
-        missing = [k for k in _STATE_KEYS if k not in state]
-        if missing:
-            raise SpecError(f"Plateau.load_state_dict(): state is missing {', '.join(missing)}; "
-                            f"expected the keys {', '.join(_STATE_KEYS)}")
-        self.scale = float(state["scale"])
-        self.best = float(state["best"])
-        for k in ("num_bad_epochs", "cooldown_counter", "updates", "reductions"):
+        """Restore the counters saved by :meth:`state_dict` (every field is checked first)."""
+        self._load(checked_state(state, "Plateau.load_state_dict", "state"))
+
+    def _load(self, state: dict) -> None:
+        self.scale, self.best = float(state["scale"]), float(state["best"])
+        for k in _COUNTERS:
             setattr(self, k, int(state[k]))
 
     def __repr__(self) -> str:
-        defaults = dict(mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                        cooldown=0, min_scale=0.0, eps=1e-8)
-        args = [f"{k}={fmt(getattr(self, k))}" for k, d in defaults.items() if getattr(self, k) != d]
+        args = [f"{k}={fmt(getattr(self, k))}" for k, d in _DEFAULTS.items() if getattr(self, k) != d]
         return f"Plateau({', '.join(args)})"
 
     def __eq__(self, other: object) -> bool:
@@ -162,11 +221,39 @@ class Plateau:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
 
-def _metric(metric: Any) -> float:
+def checked_state(state: Any, where: str, name: str) -> dict:
+    """``state`` checked as a :meth:`Plateau.state_dict`; errors name ``where`` and the field (``state['scale']``).
+
+    >>> state = {"scale": 0.5, "best": 0.3, "num_bad_epochs": 0, "cooldown_counter": 0, "updates": 4, "reductions": 1}
+    >>> checked_state(state, "Plateau.load_state_dict", "state")["scale"]
+    0.5
+    """
+    keys = ", ".join(_STATE_KEYS)
+    if not isinstance(state, dict):
+        raise fail(where, name, f"a dict from Plateau.state_dict() with the keys {keys}", state)
+    missing = [k for k in _STATE_KEYS if k not in state]
+    if missing:
+        raise fail(where, name, f"a dict from Plateau.state_dict() with the keys {keys} "
+                   f"(missing: {', '.join(missing)})", state)
+    number(where, f"{name}['scale']", state["scale"], ge=0, le=1)
+    best = state["best"]
+    if isinstance(best, bool) or not isinstance(best, numbers.Real) or math.isnan(best):
+        raise fail(where, f"{name}['best']", "a number (inf before the first metric)", best)
+    for k in _COUNTERS:
+        integer(where, f"{name}[{k!r}]", state[k], ge=0)
+    return state
+
+
+def as_metric(metric: Any, where: str = "Plateau.update") -> float:
+    """``metric`` (a number, a NumPy scalar, a 0-d array or tensor) as a Python float.
+
+    >>> import numpy as np
+    >>> as_metric(np.float32(0.5)), as_metric(np.array(2))
+    (0.5, 2.0)
+    """
     if isinstance(metric, (bool, str, bytes)) or metric is None:
-        raise SpecError(f"Plateau.update(): metric must be a number; got metric={metric!r}")
+        raise fail(where, "metric", "a number", metric)
     try:
         return float(metric)
     except (TypeError, ValueError, RuntimeError):
-        raise SpecError(f"Plateau.update(): metric must be a number or a one-element array; got metric={metric!r}") from None
-
+        raise fail(where, "metric", "a number or a one-element array", metric) from None

@@ -84,7 +84,8 @@ CASES = {
     "noisy_finite_end": lk.noisy(lk.cosine(1_000, end=0.2), std=0.05, seed=7),
     # compositions
     "sequence_3": lk.warmup(200) >> lk.constant(1.0, steps=800) >> lk.exponential(0.998),
-    "nested": (lk.warmup(100) >> lk.restarts(lk.cosine(400), period_mult=2, cycles=3)) * lk.exponential(half_life=2_000),
+    "nested": ((lk.warmup(100) >> lk.restarts(lk.cosine(400), period_mult=2, cycles=3))
+               * lk.exponential(half_life=2_000)),
     "sum_product": 0.3 * lk.cosine(2_500) + 0.1 * lk.cyclic(0.0, 1.0, 100),
     "noisy_of_sequence_times": 2.0 * lk.noisy(lk.warmup(50) >> lk.step(500, 0.7), std=0.3, seed=11),
 }

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import lightning.pytorch as pl
 import pytest
 import torch
 
 import lrkit as lk
 from lrkit.torch import Scheduler
-
-import lightning.pytorch as pl
 
 # Lightning's own advice (DataLoader workers, batches per epoch on a tiny set) and its use of a
 # torch pytree API that torch 2.13 deprecates: unrelated to lrkit

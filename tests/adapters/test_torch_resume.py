@@ -142,6 +142,7 @@ def test_state_is_plain_python_with_the_schedule_text():
         "absolute": False,
         "plateau": {"scale": 1.0, "best": 1.0, "num_bad_epochs": 0, "cooldown_counter": 0,
                     "updates": 1, "reductions": 0},
+        "scales": [1.0, 1.0, 1.0],
     }
 
 

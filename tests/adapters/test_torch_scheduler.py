@@ -202,7 +202,8 @@ def test_schedule_none_when_every_group_carries_one():
     sched.step()
     assert [g["lr"] for g in opt.param_groups] == [0.1 * 0.2, 0.2]
     del opt.param_groups[1]["schedule"]
-    with pytest.raises(lk.SpecError, match=r"schedule is None and param_groups\[1\] carries no 'schedule'"):
+    with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): schedule must be a schedule, or None when every group "
+                                           r"carries one .*\(param_groups\[1\] carries none\); got schedule=None$"):
         Scheduler(opt, None)
 
 
@@ -230,15 +231,21 @@ def test_unbound_schedule_names_what_to_pass(spec, kwargs, need):
 
 # ----------------------------------------------------------------- errors
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(param="lrr"), r"param must be a numeric value of every param group .*got param='lrr' \(did you mean 'lr'\?\)"),
-    (dict(param="beta1"), r"param must be .* \(param_groups\[0\] has 'lr', 'momentum', 'dampening', "
-                          r"'weight_decay'\); got param='beta1'$"),
+    (dict(param="lrr"), r"param must be a numeric value of param_groups\[0\]: one of 'lr', .* "
+                        r"\(did you mean 'lr'\?\); got param='lrr'$"),
+    (dict(param="beta1"), r"param must be a numeric value of param_groups\[0\]: one of 'lr', 'momentum', "
+                          r"'dampening', 'weight_decay'; got param='beta1'$"),
     (dict(param=3), r"param must be a param name such as 'lr'; got param=3"),
     (dict(plateau=0.5), r"plateau must be an lk.Plateau or None; got plateau=0.5"),
     (dict(absolute=1), r"absolute must be True or False; got absolute=1"),
     (dict(auto_step="yes"), r"auto_step must be True or False; got auto_step='yes'"),
-    (dict(total_steps=0), r"total_steps must be a number > 0; got total_steps=0"),
-    (dict(steps_per_epoch=-3.5), r"steps_per_epoch must be a number > 0; got steps_per_epoch=-3.5"),
+    (dict(total_steps=0), r"total_steps must be > 0; got total_steps=0$"),
+    (dict(total_steps="10"), r"total_steps must be a number; got total_steps='10'$"),
+    (dict(steps_per_epoch=-3.5), r"steps_per_epoch must be > 0; got steps_per_epoch=-3.5$"),
+    (dict(plateau_params=()), r"plateau_params must be a non-empty tuple of distinct param names"),
+    (dict(plateau_params=("lr", "lr")), r"plateau_params must be a non-empty tuple of distinct param names"),
+    (dict(plateau_params=("lr", "wd")), r"plateau_params must be a numeric value of param_groups\[0\]: one of .*"
+                                        r"; got plateau_params='wd'$"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): " + message):
@@ -248,7 +255,8 @@ def test_bad_arguments(kwargs, message):
 def test_bad_schedules_and_optimizers():
     with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): optimizer must be a torch.optim.Optimizer"):
         Scheduler([{"lr": 0.1}], lk.cosine(10))
-    with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): schedule must be an lrkit schedule or its text form; got schedule=0.1"):
+    with pytest.raises(lk.SpecError, match=r"^Scheduler\(\): schedule must be an lrkit schedule or its text form; "
+                                           r"got schedule=0.1"):
         Scheduler(sgd([0.1]), 0.1)
     with pytest.raises(lk.SpecError, match=r"did you mean 'cosine'"):
         Scheduler(sgd([0.1]), "cosin(10)")
@@ -264,7 +272,8 @@ def test_bad_schedules_and_optimizers():
 def test_metric_without_plateau_and_groups_added_later():
     opt = sgd([0.1])
     sched = Scheduler(opt, lk.cosine(10))
-    with pytest.raises(lk.SpecError, match=r"a metric was given but the scheduler has no plateau"):
+    with pytest.raises(lk.SpecError, match=r"^Scheduler.step\(\): metric must be None when the scheduler has no "
+                                           r"plateau \(build it with plateau=lk.Plateau\(...\)\); got metric=0.5$"):
         sched.step(0.5)
     opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))]})
     with pytest.raises(lk.SpecError, match=r"the optimizer has 2 param groups but the scheduler was built for 1"):

@@ -117,10 +117,65 @@ def test_reset_and_repr():
 
 
 def test_load_state_dict_rejects_garbage():
-    with pytest.raises(lk.SpecError, match=r"state is missing best, num_bad_epochs"):
+    with pytest.raises(lk.SpecError, match=r"^Plateau.load_state_dict\(\): state must be a dict from "
+                                           r"Plateau.state_dict\(\) with the keys scale, best, num_bad_epochs, "
+                                           r"cooldown_counter, updates, reductions \(missing: best, num_bad_epochs"):
         lk.Plateau().load_state_dict({"scale": 1.0})
     with pytest.raises(lk.SpecError, match=r"state must be a dict"):
         lk.Plateau().load_state_dict([1.0])
+
+
+@pytest.mark.parametrize("key, bad, message", [
+    ("scale", "abc", "state['scale'] must be a number; got state['scale']='abc'"),
+    ("scale", 1.5, "state['scale'] must be <= 1; got state['scale']=1.5"),
+    ("best", math.nan, "state['best'] must be a number (inf before the first metric); got state['best']=nan"),
+    ("num_bad_epochs", -2, "state['num_bad_epochs'] must be a whole number >= 0; got state['num_bad_epochs']=-2"),
+    ("cooldown_counter", 0.5,
+     "state['cooldown_counter'] must be a whole number >= 0; got state['cooldown_counter']=0.5"),
+    ("updates", None, "state['updates'] must be a whole number >= 0; got state['updates']=None"),
+    ("reductions", "1", "state['reductions'] must be a whole number >= 0; got state['reductions']='1'"),
+])
+def test_load_state_dict_names_the_bad_field_and_loads_nothing(key, bad, message):
+    p = lk.Plateau(factor=0.5, patience=0)
+    p.update(1.0)
+    state = {**p.state_dict(), key: bad}
+    q = lk.Plateau(factor=0.5, patience=0)
+    with pytest.raises(lk.SpecError) as info:
+        q.load_state_dict(state)
+    assert str(info.value) == "Plateau.load_state_dict(): " + message
+    assert q.state_dict() == lk.Plateau().state_dict()
+
+
+# ------------------------------------------------- the pieces the adapters use
+def test_decide_counts_without_touching_the_scale():
+    p = lk.Plateau(factor=0.5, patience=1, cooldown=1)
+    assert [p.decide(m) for m in (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)] == [False, False, True, False, False, True]
+    assert p.scale == 1.0 and p.reductions == 0 and p.updates == 6
+
+
+def test_reduced_applies_eps_to_the_value_times_the_scale():
+    p = lk.Plateau(factor=0.1, min_scale=0.05, eps=1e-3)
+    assert p.reduced(1.0) == 0.1  # the value 1.0: a change of 0.9 > eps
+    assert p.reduced(0.1) == 0.05  # floored at min_scale
+    assert p.reduced(1.0, value=1e-3) == 1.0  # lr 1e-3 -> 1e-4 falls by 9e-4 <= eps: skipped
+    assert p.reduced(1.0, value=2e-3) == 0.1  # falls by 1.8e-3 > eps
+
+
+def test_update_groups_reduces_each_group_on_its_own_lr():
+    p = lk.Plateau(factor=0.5, patience=0, eps=1e-3)
+    assert p.update_groups(1.0, [1.0, 3e-3], [1.0, 1.0]) == [1.0, 1.0]
+    assert p.update_groups(1.0, [1.0, 3e-3], [1.0, 1.0]) == [0.5, 0.5]  # 3e-3 -> 1.5e-3: falls by 1.5e-3
+    assert p.update_groups(1.0, [1.0, 3e-3], [0.5, 0.5]) == [0.25, 0.5]  # 1.5e-3 -> 7.5e-4: by 7.5e-4 <= eps
+    assert p.scale == 0.25 and p.reductions == 2
+    assert p.update_groups(1.0, [1e-3, 1e-3], [0.25, 0.5]) == [0.25, 0.5]  # no group moves: not a reduction
+    assert p.reductions == 2
+
+
+def test_update_is_update_groups_on_a_value_of_one():
+    a, b = lk.Plateau(factor=0.3, patience=1, eps=0.05), lk.Plateau(factor=0.3, patience=1, eps=0.05)
+    metrics = [1.0, 2.0, 2.0, 0.5, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]
+    assert [a.update(m) for m in metrics] == [b.update_groups(m, [1.0], [b.scale])[0] for m in metrics]
+    assert a == b
 
 
 # ------------------------------------------------------------------ errors
