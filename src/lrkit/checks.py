@@ -3,7 +3,7 @@
 One message shape everywhere (core, adapters, lab, finder, CLI)::
 
     cosine(): steps must be > 0; got steps=-5
-    Scheduler(): param must be one of 'lr', 'momentum' (did you mean 'lr'?); got param='lrr'
+    compare(): unknown setting 'epoch' (did you mean 'epochs'?); known: epochs, seeds
 
 ``where`` is the callable the user called (``"cosine"``, ``"Scheduler"``,
 ``"compare"``); the message adds the ``()``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import operator
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -60,12 +61,10 @@ def fmt(v: Any) -> str:
 
 
 def show(v: Any) -> str:
-    """How a user's value is quoted in a message (a schedule by its text, a long value cut)."""
+    """How a user's value is quoted in a message (a schedule by its text)."""
     if isinstance(v, (bool, int, float, str, list, tuple)) or v is None or hasattr(v, "evaluate"):
-        text = fmt(v)
-    else:
-        text = repr(v)
-    return text if len(text) <= 200 else text[:197] + "..."
+        return fmt(v)
+    return repr(v)
 
 
 # --------------------------------------------------------------------- errors
@@ -90,15 +89,17 @@ def suggest(name: Any, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close and close[0] != name else ""
 
 
-def unknown(where: str, what: str, name: Any, choices: Iterable[str]) -> SpecError:
+def unknown(where: str, what: str, name: Any, choices: Iterable[str], *, known: str = "known") -> SpecError:
     """The error for an unknown name: ``where(): unknown what 'x' (did you mean 'y'?); known: a, b``.
 
-    >>> str(unknown("cosine", "argument", "ned", ["steps", "start", "end"]))
-    "cosine(): unknown argument 'ned' (did you mean 'end'?); known: steps, start, end"
+    >>> str(unknown("compare", "setting", "epoch", ["epochs", "seeds"]))
+    "compare(): unknown setting 'epoch' (did you mean 'epochs'?); known: epochs, seeds"
+    >>> str(unknown("cosine", "argument", "ned", ["steps", "start", "end"], known="cosine() takes"))
+    "cosine(): unknown argument 'ned' (did you mean 'end'?); cosine() takes steps, start, end"
     """
     choices = list(choices)
     return SpecError(f"{where}(): unknown {what} {show(name)}{suggest(name, choices)}; "
-                     f"known: {', '.join(choices)}")
+                     f"{known}{':' if known == 'known' else ''} {', '.join(choices)}")
 
 
 # --------------------------------------------------------------------- checks
@@ -134,12 +135,18 @@ def integer(where: str, param: str, v: Any, *, ge: int | None = None, le: int | 
     >>> integer("restarts", "cycles", 3.0, ge=1)
     3
     """
-    rule = "a whole number" + (f" >= {ge}" if ge is not None else "") + (f" <= {le}" if le is not None else "")
+    if ge is not None and le is not None:
+        rule = f"a whole number from {ge} to {le}"
+    else:
+        rule = "a whole number" + (f" >= {ge}" if ge is not None else "") + (f" <= {le}" if le is not None else "")
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise fail(where, param, rule, v)
-    if not isinstance(v, numbers.Integral) and not (math.isfinite(v) and float(v).is_integer()):
+    if isinstance(v, numbers.Integral):
+        n = operator.index(v)
+    elif math.isfinite(v) and float(v).is_integer():
+        n = int(float(v))
+    else:
         raise fail(where, param, rule, v)
-    n = int(v)
     if (ge is not None and n < ge) or (le is not None and n > le):
         raise fail(where, param, rule, v)
     return n
@@ -153,18 +160,17 @@ def flag(where: str, param: str, v: Any) -> bool:
 
 
 def one_of(where: str, param: str, v: Any, choices: Iterable[str]) -> str:
-    """One of ``choices``, with a did-you-mean when close.
+    """One of ``choices`` (the message lists them all).
 
     >>> one_of("wsd", "shape", "linear", ("linear", "cosine"))
     'linear'
     >>> one_of("wsd", "shape", "cosin", ("linear", "cosine"))
     Traceback (most recent call last):
-    lrkit.errors.SpecError: wsd(): shape must be one of 'linear', 'cosine' (did you mean 'cosine'?); got shape='cosin'
+    lrkit.errors.SpecError: wsd(): shape must be one of 'linear', 'cosine'; got shape='cosin'
     """
     choices = tuple(choices)
     if not isinstance(v, str) or v not in choices:
-        rule = "one of " + ", ".join(repr(c) for c in choices) + suggest(v, choices)
-        raise fail(where, param, rule, v)
+        raise fail(where, param, "one of " + ", ".join(repr(c) for c in choices), v)
     return v
 
 

@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from .errors import MissingDependencyError, SpecError
-from .schedules.base import Schedule, bound_schedule, fail, number
-from .schedules.ops import constant_power
+from .checks import fail, number
+from .schedules import Schedule
+from .spec import bound_schedule
+from .schedules.ops import Ops, constant_power
 
 try:
     import jax
@@ -42,7 +44,7 @@ __all__ = ["JaxOps", "JaxSchedule", "ops", "schedule"]
 _NAME = "lrkit.jax.schedule"
 
 
-class JaxOps:
+class JaxOps(Ops):
     """The array namespace of ``Schedule.evaluate`` over ``jax.numpy``.
 
     Values are ``dtype`` (float32 by default; float64 needs ``jax_enable_x64``),
@@ -62,7 +64,6 @@ class JaxOps:
     """
 
     pi = math.pi
-    eager = False  # values of t may be tracers: no peeking at them
 
     def __init__(self, dtype: Any = jnp.float32) -> None:
         self.dtype = jnp.dtype(dtype)

@@ -25,9 +25,10 @@ import numpy as np
 
 from .errors import MissingDependencyError, SpecError
 from .plateau import Plateau
-from .schedules.base import Schedule as _Core
-from .schedules.base import bound_schedule, fail, number
-from .schedules.ops import constant_power
+from .checks import fail, number
+from .schedules import Schedule as _Core
+from .spec import bound_schedule
+from .schedules.ops import Ops, constant_power
 from .spec import parse
 
 if importlib.util.find_spec("keras") is None:  # pragma: no cover - exercised only without keras
@@ -40,7 +41,7 @@ __all__ = ["KerasOps", "PlateauCallback", "Schedule"]
 _NAME = "lrkit.keras.Schedule"
 
 
-class KerasOps:
+class KerasOps(Ops):
     """The array namespace of ``Schedule.evaluate`` over ``keras.ops`` (any backend).
 
     Values are float32. The noise hash uses :class:`Bits` over uint32 on the
@@ -59,7 +60,6 @@ class KerasOps:
     """
 
     pi = math.pi
-    eager = False  # values of t may be symbolic or traced: no peeking at them
     dtype = "float32"
 
     minimum = staticmethod(K.minimum)

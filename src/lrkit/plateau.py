@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from .errors import SpecError
-from .schedules.base import fail, fmt, number, one_of
+from .checks import fail, fmt, number, one_of
 
 __all__ = ["Plateau"]
 

@@ -32,8 +32,10 @@ import numpy as np
 from .errors import MissingDependencyError, SpecError
 from .finder.torch import find_lr
 from .plateau import Plateau, _metric
-from .schedules.base import Schedule, bound_schedule, fmt
-from .schedules.ops import constant_power
+from .checks import fmt
+from .schedules import Schedule
+from .spec import bound_schedule
+from .schedules.ops import Ops, constant_power
 
 try:
     import torch
@@ -51,7 +53,7 @@ _PAIRS = {"beta1": ("betas", 0), "beta2": ("betas", 1)}
 
 
 # ------------------------------------------------------------------ TorchOps
-class TorchOps:
+class TorchOps(Ops):
     """The array namespace of ``Schedule.evaluate`` over torch tensors.
 
     Python numbers meeting a tensor take its dtype and device, python numbers
