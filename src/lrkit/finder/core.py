@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import SpecError
-from ..checks import fail, fmt, number, one_of, show
+from ..schedules.base import fail, fmt, number, one_of, show
 from .result import MIN_POINTS, RangeTestResult
 
 __all__ = ["MODES", "range_test", "run_sweep", "smooth_losses", "sweep_lrs"]

@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from typing import Any, Callable, Iterable
 
 from ..errors import MissingDependencyError, SpecError
-from ..checks import fail, number
+from ..schedules.base import fail, number
 from .core import check_args, run_sweep
 from .result import RangeTestResult
 

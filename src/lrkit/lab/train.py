@@ -41,7 +41,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..plateau import Plateau
-from ..schedules import Schedule
+from ..schedules.base import Schedule
 from ..spec import parse
 from .data import Dataset
 
