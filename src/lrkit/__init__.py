@@ -14,13 +14,31 @@ True
 from .errors import MissingDependencyError, SpecError, UnboundError
 from .plateau import Plateau
 from .schedules import (
-    Schedule, constant, cosine, cyclic, exponential, interpolate, inverse_sqrt, inverse_time, linear,
-    multistep, noisy, one_cycle, piecewise, polynomial, reciprocal, restarts, sequence, step, warmup, window,
+    Schedule,
+    constant,
+    cosine,
+    cyclic,
+    exponential,
+    interpolate,
+    inverse_sqrt,
+    inverse_time,
+    linear,
+    multistep,
+    noisy,
+    one_cycle,
+    piecewise,
+    polynomial,
+    reciprocal,
+    restarts,
+    sequence,
+    step,
+    warmup,
+    window,
     wsd,
 )
 from .spec import from_dict, parse, to_dict
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "MissingDependencyError",

@@ -13,7 +13,8 @@ import torch
 
 from .checks import fail, flag, integer, number, suggest
 from .plateau import checked_state as checked_plateau_state
-from .schedules import Schedule, bound_schedule
+from .schedules import Schedule
+from .spec import bound_schedule
 
 PAIRS = {"beta1": ("betas", 0), "beta2": ("betas", 1)}
 STATE_KEYS = ("step", "bases", "schedules", "absolute", "plateau", "scales")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import operator
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -60,12 +61,10 @@ def fmt(v: Any) -> str:
 
 
 def show(v: Any) -> str:
-    """How a user's value is quoted in a message (a schedule by its text, a long value cut)."""
+    """How a user's value is quoted in a message (a schedule by its text)."""
     if isinstance(v, (bool, int, float, str, list, tuple)) or v is None or hasattr(v, "evaluate"):
-        text = fmt(v)
-    else:
-        text = repr(v)
-    return text if len(text) <= 200 else text[:197] + "..."
+        return fmt(v)
+    return repr(v)
 
 
 # --------------------------------------------------------------------- errors
@@ -136,12 +135,18 @@ def integer(where: str, param: str, v: Any, *, ge: int | None = None, le: int | 
     >>> integer("restarts", "cycles", 3.0, ge=1)
     3
     """
-    rule = "a whole number" + (f" >= {ge}" if ge is not None else "") + (f" <= {le}" if le is not None else "")
+    if ge is not None and le is not None:
+        rule = f"a whole number from {ge} to {le}"
+    else:
+        rule = "a whole number" + (f" >= {ge}" if ge is not None else "") + (f" <= {le}" if le is not None else "")
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise fail(where, param, rule, v)
-    if not isinstance(v, numbers.Integral) and not (math.isfinite(v) and float(v).is_integer()):
+    if isinstance(v, numbers.Integral):
+        n = operator.index(v)
+    elif math.isfinite(v) and float(v).is_integer():
+        n = int(float(v))
+    else:
         raise fail(where, param, rule, v)
-    n = int(v)
     if (ge is not None and n < ge) or (le is not None and n > le):
         raise fail(where, param, rule, v)
     return n

@@ -27,7 +27,7 @@ from .checks import fail, number
 from .errors import MissingDependencyError
 from .plateau import Plateau
 from .schedules import Schedule as _Core
-from .schedules import bound_schedule
+from .spec import bound_schedule
 from .schedules.ops import Ops, constant_power
 from .spec import parse
 

@@ -9,26 +9,21 @@ never evaluates code. ``str(s)`` is the canonical text, ``parse(str(s)) == s``.
 from __future__ import annotations
 
 import ast
-import difflib
 import numbers
 import warnings
 from typing import Any
 
-from .errors import SpecError
-from .schedules.base import REGISTRY, ListArg, Schedule
-from .schedules.compose import BinOp, Sequence
+from .checks import fail, number, suggest
+from .errors import SpecError, UnboundError
+from .schedules import FAMILIES, REGISTRY, Schedule
+from .schedules.base import add, mul
 
-__all__ = ["from_dict", "parse", "to_dict"]
+__all__ = ["bound_schedule", "from_dict", "parse", "to_dict"]
 
 _BINOPS = {ast.RShift: ">>", ast.Mult: "*", ast.Add: "+"}
 _OP_NAMES = {ast.Sub: "-", ast.Div: "/", ast.FloorDiv: "//", ast.Pow: "**", ast.Mod: "%",
              ast.LShift: "<<", ast.MatMult: "@", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}
 _MAX_TEXT = 100_000
-
-
-def _suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class _Reader:
@@ -61,7 +56,7 @@ class _Reader:
         if isinstance(node, ast.Name):
             if node.id in REGISTRY:
                 raise self.error(node, f"{node.id} must be called, e.g. {node.id}(...)")
-            raise self.error(node, f"unknown name {node.id!r}{_suggest(node.id, REGISTRY)}")
+            raise self.error(node, f"unknown name {node.id!r}{suggest(node.id, REGISTRY)}")
         raise self.error(node, f"{type(node).__name__.lower()} is not allowed in a schedule spec")
 
     def call(self, node: ast.Call) -> Schedule:
@@ -69,7 +64,7 @@ class _Reader:
             raise self.error(node.func, "only lrkit constructors can be called")
         name = node.func.id
         if name not in REGISTRY:
-            raise self.error(node.func, f"unknown schedule {name!r}{_suggest(name, REGISTRY)}")
+            raise self.error(node.func, f"unknown schedule {name!r}{suggest(name, REGISTRY)}")
         args = []
         for a in node.args:
             if isinstance(a, ast.Starred):
@@ -79,6 +74,8 @@ class _Reader:
         for k in node.keywords:
             if k.arg is None:
                 raise self.error(k.value, "**arguments are not allowed")
+            if k.arg in kwargs:
+                raise self.error(k, f"{name}(): {k.arg} given twice")
             kwargs[k.arg] = self.read(k.value)
         return REGISTRY[name](*args, **kwargs)
 
@@ -99,7 +96,7 @@ class _Reader:
         for side, n in ((left, node.left), (right, node.right)):
             if not isinstance(side, Schedule) and not (isinstance(side, numbers.Real) and not isinstance(side, bool)):
                 raise self.error(n, f"{op} takes schedules and numbers")
-        return BinOp(op, left, right)
+        return (mul if op == "*" else add)(left, right)
 
 
 def parse(text: str) -> Schedule:
@@ -139,14 +136,6 @@ def parse(text: str) -> Schedule:
     return out
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, Schedule):
-        return to_dict(v)
-    if isinstance(v, (tuple, list, ListArg)):
-        return [_plain(x) for x in v]
-    return v
-
-
 def to_dict(s: Schedule) -> dict:
     """The dict form of a schedule (JSON/YAML ready; defaults left out).
 
@@ -156,18 +145,7 @@ def to_dict(s: Schedule) -> dict:
     """
     if not isinstance(s, Schedule):
         raise SpecError(f"to_dict(): s must be a schedule; got {s!r}")
-    if isinstance(s, Sequence):
-        return {"type": "sequence", "phases": [to_dict(p) for p in s.phases]}
-    if isinstance(s, BinOp):
-        return {"type": s.name, "left": _plain(s.left), "right": _plain(s.right)}
-    import dataclasses
-
-    pos, kw = s.args()
-    names = [s._renamed.get(f.name, f.name) for f in dataclasses.fields(s)]
-    out = {"type": s.name}
-    out.update({n: _plain(v) for n, v in zip(names, pos)})
-    out.update({k: _plain(v) for k, v in kw.items()})
-    return out
+    return s.to_dict()
 
 
 def _from(v: Any, where: str) -> Any:
@@ -191,12 +169,40 @@ def from_dict(d: dict, *, _where: str = "d") -> Schedule:
         raise SpecError(f"from_dict(): {_where} must have a 'type' key naming a schedule; got keys {sorted(d)}")
     kind = d["type"]
     rest = {k: _from(v, f"{_where}.{k}") for k, v in d.items() if k != "type"}
-    if kind in ("mul", "add"):
-        extra = set(rest) - {"left", "right"}
-        if extra or len(rest) != 2:
-            raise SpecError(f"from_dict(): {_where} of type {kind!r} takes exactly 'left' and 'right'; got {sorted(rest)}")
-        return BinOp("*" if kind == "mul" else "+", rest["left"], rest["right"])
-    if not isinstance(kind, str) or kind not in REGISTRY:
-        hint = _suggest(kind, list(REGISTRY) + ["mul", "add"]) if isinstance(kind, str) else ""
+    if kind in ("mul", "add") and sorted(rest) != ["left", "right"]:
+        raise SpecError(f"from_dict(): {_where} of type {kind!r} takes exactly 'left' and 'right'; got {sorted(rest)}")
+    if not isinstance(kind, str) or kind not in FAMILIES:
+        hint = suggest(kind, FAMILIES) if isinstance(kind, str) else ""
         raise SpecError(f"from_dict(): {_where}['type'] must name a schedule; got {kind!r}{hint}")
-    return REGISTRY[kind](**rest)
+    return FAMILIES[kind](**rest)
+
+
+def bound_schedule(ctor: str, schedule: Any, total_steps: Any = None, steps_per_epoch: Any = None,
+                   where: str = "schedule") -> Schedule:
+    """``schedule`` (a Schedule or its text) checked and bound to the run, for the adapters.
+
+    Errors name the adapter (``ctor``) and what to pass:
+    ``Scheduler(): schedule cosine('rest') uses run-relative durations ('rest');
+    pass Scheduler(..., total_steps=...) to bind them``.
+
+    >>> str(bound_schedule("Scheduler", "warmup('10%') >> cosine('rest')", total_steps=100))
+    'warmup(10) >> cosine(90)'
+    """
+    if isinstance(schedule, str):
+        schedule = parse(schedule)
+    if not isinstance(schedule, Schedule):
+        raise fail(ctor, where, "an lrkit schedule or its text form", schedule)
+    if total_steps is not None:
+        total_steps = number(ctor, "total_steps", total_steps, gt=0)
+    if steps_per_epoch is not None:
+        steps_per_epoch = number(ctor, "steps_per_epoch", steps_per_epoch, gt=0)
+    need = []
+    if schedule.units & {"%", "rest"} and total_steps is None:
+        need.append("total_steps=...")
+    if "ep" in schedule.units and steps_per_epoch is None:
+        need.append("steps_per_epoch=...")
+    if need:
+        used = ", ".join(repr(u) for u in sorted(schedule.units))
+        raise UnboundError(f"{ctor}(): {where} {schedule} uses run-relative durations ({used}); "
+                           f"pass {ctor}(..., {', '.join(need)}) to bind them")
+    return schedule.bind(total_steps=total_steps, steps_per_epoch=steps_per_epoch)

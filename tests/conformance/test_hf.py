@@ -8,13 +8,12 @@ HF's own differences past the end are separate, named tests.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
+from torch_stepping import torch_lrs
 from transformers import optimization as hf
 
 import lrkit as lk
-from torch_stepping import torch_lrs
 
 RTOL = 1e-9
 SEEDS = range(12)

@@ -14,13 +14,12 @@ Differences past the end are separate, named tests.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from torch.optim import lr_scheduler as L
+from torch_stepping import _optimizer, torch_lrs
 
 import lrkit as lk
-from torch_stepping import _optimizer, torch_lrs
 
 RTOL = 1e-9
 SEEDS = range(20)

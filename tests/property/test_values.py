@@ -137,7 +137,7 @@ def test_real_valued_durations(d, frac, x):
 @given(st.integers(100, 10**6), st.integers(1, 5_000), st.integers(1, 40), st.integers(1, 20))
 def test_binding_resolves_units_as_documented(total, per_epoch, pct, eps):
     s = lk.warmup(f"{pct}%") >> lk.constant(1.0, steps=f"{eps}ep") >> lk.cosine("rest")
-    w, c = pct / 100 * total, eps * per_epoch
+    w, c = total * pct / 100, eps * per_epoch  # SPEC: total * p / 100 (exact where the answer is whole)
     assume(w + c < total)
     b = s.bind(total_steps=total, steps_per_epoch=per_epoch)
     assert b.is_bound and not s.is_bound and b.units == frozenset()

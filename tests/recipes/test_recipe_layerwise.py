@@ -87,7 +87,8 @@ def test_nested_models_use_the_modules_that_own_parameters():
      "layers must cover every trainable parameter; not covered: 4.weight, 4.bias"),
     (dict(lr=0.1, decay=0.5, layers=["0", "0", "2", "4"]), "a parameter of layer '0' is also in layer '0'"),
     (dict(lr=0.1, decay=0.5, layers=["encoder"]), "layers[0]='encoder' names no parameter of the model"),
-    (dict(lr=0.1, decay=0.5, layers=[3]), "layers[0] must be a submodule, a parameter-name prefix or a list of parameters"),
+    (dict(lr=0.1, decay=0.5, layers=[3]),
+     "layers[0] must be a submodule, a parameter-name prefix or a list of parameters"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(lk.SpecError) as e:

@@ -56,7 +56,7 @@ def test_snapshots_are_frozen_copies_taken_at_the_cycle_ends():
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     sched, snaps = Scheduler(opt, schedule), Snapshots(model, schedule)
     expected = []
-    for t in range(12):
+    for _ in range(12):
         model(torch.randn(4, 3)).pow(2).sum().backward()
         opt.step()
         opt.zero_grad()

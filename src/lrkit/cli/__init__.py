@@ -84,12 +84,12 @@ def number_arg(kind: type = float, *, gt: float | None = None, ge: float | None 
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {_short(text)}") from None
         ok = v == v and abs(v) != float("inf")
         ok = ok and (gt is None or v > gt) and (ge is None or v >= ge)
         ok = ok and (lt is None or v < lt) and (le is None or v <= le)
         if not ok:
-            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {_short(text)}")
         return v
 
     parse.__name__ = f"{kind.__name__}_arg"
@@ -98,6 +98,13 @@ def number_arg(kind: type = float, *, gt: float | None = None, ge: float | None 
 
 positive_int = number_arg(int, gt=0)
 positive_float = number_arg(float, gt=0, rule="a finite number > 0")
+MAX_STEPS = 10**7  # values and plots hold every value in memory: 80 MB at this size
+step_count = number_arg(int, gt=0, le=MAX_STEPS, rule=f"a whole number from 1 to {MAX_STEPS:_}")
+
+
+def _short(text: str) -> str:
+    """A user's argument quoted, its middle cut if it is very long (a 300-digit number)."""
+    return repr(text) if len(text) <= 60 else repr(text[:25] + "..." + text[-10:]) + f" ({len(text)} characters)"
 
 
 def load_spec(text: str, total_steps: int | None = None, steps_per_epoch: float | None = None):

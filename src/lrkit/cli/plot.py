@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from . import load_spec, positive_float, positive_int
+from . import load_spec, positive_float, step_count
 
 
 def register(sub) -> None:
     p = sub.add_parser("plot", help="plot one or more schedules to a PNG",
                        description="Plot each SPEC over steps 0..N-1 into one labelled PNG.")
     p.add_argument("specs", metavar="SPEC", nargs="+", help="schedule texts")
-    p.add_argument("--steps", type=positive_int, required=True, metavar="N")
+    p.add_argument("--steps", type=step_count, required=True, metavar="N", help="number of steps (at most 10**7)")
     p.add_argument("-o", "--out", required=True, metavar="FILE.png", help="where to write the PNG")
     p.add_argument("--base", type=positive_float, default=1.0, metavar="B", help="multiply every value by B")
     p.add_argument("--log", action="store_true", help="log scale for the value axis")

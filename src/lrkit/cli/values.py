@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from . import load_spec, positive_float, positive_int
+from . import UsageError, load_spec, positive_float, step_count
 
 
 def register(sub) -> None:
@@ -13,7 +13,7 @@ def register(sub) -> None:
                        description="Print the values of SPEC at steps 0..N-1 (times --base). "
                        "Each line is the shortest text that float() reads back exactly.")
     p.add_argument("spec", metavar="SPEC", help="schedule text, e.g. \"warmup(500) >> cosine(9500)\"")
-    p.add_argument("--steps", type=positive_int, required=True, metavar="N", help="number of steps")
+    p.add_argument("--steps", type=step_count, required=True, metavar="N", help="number of steps (at most 10**7)")
     p.add_argument("--base", type=positive_float, default=1.0, metavar="B", help="multiply every value by B")
     p.add_argument("--format", choices=("lines", "json", "csv"), default="lines")
     p.add_argument("--steps-per-epoch", type=positive_float, default=None, metavar="K",
@@ -30,7 +30,11 @@ def run(args) -> int:
         vals = vals * args.base
     out = vals.tolist()
     if args.format == "json":
-        text = json.dumps(out)
+        bad = np.flatnonzero(~np.isfinite(vals))
+        if bad.size:  # strict JSON has no Infinity or NaN
+            raise UsageError(f"the value at step {int(bad[0])} is {out[bad[0]]!r}, which JSON cannot hold; "
+                             "use --format lines or csv")
+        text = json.dumps(out, allow_nan=False)
     elif args.format == "csv":
         text = "step,value\n" + "\n".join(f"{i},{v!r}" for i, v in enumerate(out))
     else:

@@ -14,10 +14,11 @@ each from its own base (``lr_d * s(t)``), so the ratios hold all run long.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+from ..checks import fail, number
 from ..errors import MissingDependencyError, SpecError
-from ..schedules.base import fail, number
 
 try:
     from torch import nn

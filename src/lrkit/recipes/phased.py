@@ -34,13 +34,14 @@ hyperparameters themselves, and every phase must give every one of them.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from ..checks import duration, fail, fmt, number
 from ..errors import SpecError
-from ..schedules.base import Schedule, duration, fail, fmt, number
-from ..schedules.basic import constant
-from ..schedules.compose import sequence
-from ..schedules.shape import Window
+from ..schedules import Schedule, constant, sequence, window
+
+Window = window  # the schedule that cuts a phase to its length, under its recipe name
 
 __all__ = ["Phase", "Window", "phased"]
 
@@ -57,6 +58,9 @@ class Phase:
     """
 
     __slots__ = ("steps", "name", "values")
+    steps: float | str
+    name: str | None
+    values: dict[str, float | Schedule]
 
     def __init__(self, steps: float | str, name: str | None = None, **values: float | Schedule) -> None:
         steps = duration("Phase", "steps", steps)
@@ -76,7 +80,8 @@ class Phase:
         raise AttributeError("Phase is immutable")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Phase) and (self.steps, self.name, self.values) == (other.steps, other.name, other.values)
+        mine = (self.steps, self.name, self.values)
+        return isinstance(other, Phase) and mine == (other.steps, other.name, other.values)
 
     def __hash__(self) -> int:
         return hash((self.steps, self.name, tuple(sorted((k, v) for k, v in self.values.items()))))
@@ -89,7 +94,7 @@ class Phase:
 
 def _piece(value: float | Schedule, steps, last: bool) -> Schedule:
     if isinstance(value, Schedule):
-        return value if last else Window(value, steps)
+        return value if last else window(value, steps)
     return constant(value) if last else constant(value, steps=steps)
 
 
@@ -123,7 +128,7 @@ def phased(phases: Iterable[Phase], *, absolute: bool = False) -> dict[str, Sche
         params += [k for k in p.values if k not in params]
     if not params:
         raise SpecError("phased(): no phase sets any hyperparameter; give e.g. Phase(1000, lr=0.1)")
-    out = {}
+    out: dict[str, Schedule] = {}
     for name in params:
         pieces = []
         for i, p in enumerate(phases):

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Iterable, Sequence as Seq
+from collections.abc import Iterable
+from collections.abc import Sequence as Seq
 
+from ..checks import fail, fmt
 from ..errors import MissingDependencyError, SpecError
-from ..schedules.base import Schedule, fail, fmt
-from ..schedules.compose import Restarts, Sequence
+from ..schedules import Schedule, restarts
 
 try:
     import torch
@@ -52,23 +53,14 @@ def cycle_ends(schedule: Schedule, total_steps: float | None = None) -> list[int
         if total_steps is None:
             raise schedule._unbound_error()
         schedule = schedule.bind(total_steps=total_steps)
-    offset, tail = 0.0, schedule
-    if isinstance(schedule, Sequence):
-        offset, tail = schedule.offsets()[-1], schedule.phases[-1]
-    if not isinstance(tail, Restarts):
+    offset, tail = schedule.segments()[-1]
+    if not isinstance(tail, restarts):
         raise fail("cycle_ends", "schedule", "restarts(...), alone or as the last phase of >>", schedule)
     if tail.cycles is None and total_steps is None:
         raise SpecError(f"cycle_ends(): {schedule} restarts without end; pass total_steps=... "
                         "(or give restarts(..., cycles=K))")
-    d, m = tail.inner.duration, tail.period_mult
-    ends, k = [], 0
-    while tail.cycles is None or k < tail.cycles:
-        end = offset + (d * (k + 1) if m == 1 else d * (m ** (k + 1) - 1) / (m - 1))
-        if total_steps is not None and end > total_steps + 1e-9:
-            break
-        ends.append(int(math.ceil(end - 1e-9)))
-        k += 1
-    return ends
+    until = None if total_steps is None else total_steps - offset + 1e-9
+    return [int(math.ceil(offset + end - 1e-9)) for end in tail.cycle_ends(until=until)]
 
 
 class SnapshotEnsemble(nn.Module):
@@ -126,9 +118,9 @@ class Snapshots:
         if (schedule is None) == (at is None):
             raise SpecError("Snapshots(): give exactly one of schedule (a restarts(...) schedule) or at "
                             f"(update counts); got schedule={schedule!r}, at={at!r}")
-        if at is None:
+        if at is None and schedule is not None:
             at = cycle_ends(schedule, total_steps)
-        at = list(at)
+        at = list(at or ())
         if any(isinstance(a, bool) or not isinstance(a, int) or a <= 0 for a in at):
             raise fail("Snapshots", "at", "a list of whole numbers > 0", at)
         self.model = model

@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..checks import fail, flag, fmt, number, one_of
 from ..errors import SpecError
-from ..schedules.base import Schedule, fail, fmt, number, one_of
-from ..schedules.cycles import one_cycle
-from ..schedules.tables import interpolate
+from ..schedules import Schedule, interpolate, one_cycle
 
 __all__ = ["SuperConvergence", "one_cycle_momentum", "super_convergence"]
 
@@ -45,15 +44,17 @@ def one_cycle_momentum(steps: float, low: float = 0.85, high: float = 0.95, pct_
     high = number(fn, "high", high, ge=low)
     pct_start = number(fn, "pct_start", pct_start, gt=0, lt=1)
     one_of(fn, "anneal", anneal, ("cos", "linear"))
-    if not isinstance(three_phase, bool):
-        raise fail(fn, "three_phase", "True or False", three_phase)
-    peak, end = float(pct_start * steps) - 1, steps - 1
+    flag(fn, "three_phase", three_phase)
+    if three_phase and not pct_start < 0.5:
+        raise fail(fn, "pct_start", "< 0.5 with three_phase=True (the three phases must not overlap)", pct_start)
+    ends = [e for e, _, _ in one_cycle(steps, pct_start=pct_start, three_phase=three_phase).phases()]
+    peak, end = ends[0], ends[-1]  # the lr's phase ends: the momentum turns where the lr does
     if not 0 < peak < end:
         raise fail(fn, "steps", f"large enough that the peak step pct_start*steps - 1 lies strictly "
                    f"between 0 and steps - 1 (pct_start={fmt(pct_start)})", steps)
     shape = "cosine" if anneal == "cos" else "linear"
     if three_phase:
-        back = float(2 * pct_start * steps) - 2
+        back = ends[1]
         if not peak < back < end:
             raise fail(fn, "pct_start", "< 0.5 with three_phase=True (the three phases must not overlap)", pct_start)
         return interpolate([(0, high), (peak, low), (back, high), (end, high)], shape=shape)

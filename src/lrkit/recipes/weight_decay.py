@@ -28,10 +28,10 @@ Either is a schedule for the ``"weight_decay"`` param of
 
 from __future__ import annotations
 
+from ..checks import fail, number
+from ..schedules import Schedule, constant, reciprocal
 
-from ..schedules.base import Schedule, fail, number
-from ..schedules.basic import constant
-from ..schedules.shape import Reciprocal
+Reciprocal = reciprocal  # ``scale / max(inner(t), floor)``, under its recipe name
 
 __all__ = ["KEEP", "Reciprocal", "weight_decay_schedule"]
 
@@ -73,4 +73,4 @@ def weight_decay_schedule(lr: Schedule, keep: str = "product", *, floor: float =
     reference = number(fn, "reference", reference, gt=0)
     if keep == "wd":
         return constant()
-    return Reciprocal(lr, scale=reference, floor=floor * reference)
+    return reciprocal(lr, scale=reference, floor=floor * reference)

@@ -1,11 +1,13 @@
 """The array namespace a schedule formula is written against.
 
 A formula is written once, as ``_at(self, t, xp)``, using only the functions
-below and Python arithmetic operators. ``xp`` is :data:`NUMPY` in the core;
-the adapters pass namespaces with the same names over torch tensors, Keras
-ops or ``jax.numpy`` (see ``lrkit.torch``, ``lrkit.keras``, ``lrkit.jax``).
+below and Python arithmetic operators. ``xp`` is :data:`SCALAR` for one
+Python number (``s(t)``), :data:`NUMPY` for arrays (``s.values``); the
+adapters pass namespaces with the same names over torch tensors, Keras ops or
+``jax.numpy`` (see ``lrkit.torch``, ``lrkit.keras``, ``lrkit.jax``).
 No formula branches in Python on the value of ``t``: every choice on ``t`` is
-an ``xp.where``, so formulas trace under ``jax.jit`` and ``torch.compile``.
+an ``xp.where`` (or an ``xp.select`` between phases), so formulas trace under
+``jax.jit`` and ``torch.compile``.
 
 Integer hashing (for deterministic noise) uses ``xp.uint`` / ``xp.float``
 and the operators ``^ >> * &`` on values below 2**32; a namespace may use
@@ -14,40 +16,54 @@ and the operators ``^ >> * &`` on values below 2**32; a namespace may use
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["NUMPY", "NUMPY32", "Numpy32Ops", "NumpyOps", "Ops", "constant_power", "floor_div"]
+__all__ = ["NUMPY", "NUMPY32", "SCALAR", "Ops", "Fallback", "constant_power", "floor_div"]
 
 
 class Ops:
-    """Interface of an array namespace (documentation; adapters duck-type it)."""
+    """Interface of an array namespace. Adapters subclass it (or duck-type it);
+    :meth:`select` has a ``where``-based default that traces under any compiler."""
 
     pi = math.pi
 
-    def minimum(self, a, b): ...
-    def maximum(self, a, b): ...
-    def where(self, cond, a, b): ...
-    def floor(self, x): ...
-    def cos(self, x): ...
-    def exp(self, x): ...
-    def log(self, x): ...
-    def sqrt(self, x): ...
-    def power(self, a, b): ...
-    def uint(self, x): ...  # non-negative integral float < 2**32 -> integer array
-    def float(self, u): ...  # integer array -> float array
+    def _missing(self, *args: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement this array function")
+
+    minimum: Any = _missing
+    maximum: Any = _missing
+    where: Any = _missing
+    floor: Any = _missing
+    cos: Any = _missing
+    exp: Any = _missing
+    log: Any = _missing
+    sqrt: Any = _missing
+    power: Any = _missing
+    uint: Any = _missing  # non-negative integral float < 2**32 -> integer array
+    float: Any = _missing  # integer array -> float array
+
+    def select(self, t: Any, starts: Sequence[Any], branch: Callable[[int, Any, Any], Any]) -> Any:
+        """``branch(i, t, self)`` where ``starts[i] <= t < starts[i+1]`` (``starts[0] == 0``).
+
+        Every branch is computed on all of ``t`` and the results are merged
+        with ``where``: no Python branch on ``t``.
+        """
+        value = branch(len(starts) - 1, t, self)
+        for i in range(len(starts) - 2, -1, -1):
+            value = self.where(t < starts[i + 1], branch(i, t, self), value)
+        return value
 
 
 class NumpyOps(Ops):
-    """float64 NumPy: the reference evaluation used by ``s(t)`` and ``s.values``.
+    """float64 NumPy on arrays: what ``s.values(ts)`` evaluates.
 
-    ``eager`` tells formulas that ``t`` holds concrete numbers, so a sequence
-    may skip phases that no element of ``t`` falls in (never used to choose a
-    value: results are the same either way).
+    :meth:`select` computes each branch only on the elements that fall in it.
     """
-
-    eager = True
 
     minimum = staticmethod(np.minimum)
     maximum = staticmethod(np.maximum)
@@ -57,7 +73,14 @@ class NumpyOps(Ops):
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     sqrt = staticmethod(np.sqrt)
-    power = staticmethod(np.power)
+
+    @staticmethod
+    def power(a, b):
+        """``a ** b``, always by NumPy's general kernel: a scalar exponent is spread to an
+        array first (NumPy takes shortcuts for a scalar 2, 0.5 or -1 that round differently)."""
+        if np.ndim(b) == 0:
+            b = np.full(np.shape(a), b, dtype=getattr(a, "dtype", np.float64))
+        return np.power(a, b)
 
     @staticmethod
     def uint(x):
@@ -66,6 +89,20 @@ class NumpyOps(Ops):
     @staticmethod
     def float(u):
         return np.asarray(u).astype(np.float64)
+
+    def select(self, t, starts, branch):
+        t = np.asarray(t)
+        which = np.searchsorted(np.asarray(starts, dtype=np.float64), t, side="right") - 1
+        first = int(which.min()) if which.size else 0
+        if which.size == 0 or first == int(which.max()):  # one phase: no gather / scatter
+            v = branch(max(first, 0), t, self)
+            return v if np.shape(v) == t.shape else np.broadcast_to(v, t.shape)
+        out = np.empty_like(t)
+        for i in range(first, int(which.max()) + 1):
+            mask = which == i
+            if mask.any():
+                out[mask] = branch(i, t[mask], self)
+        return out
 
 
 class Numpy32Ops(NumpyOps):
@@ -76,8 +113,87 @@ class Numpy32Ops(NumpyOps):
         return np.asarray(u).astype(np.float32)
 
 
+class Fallback(Exception):
+    """Raised by :data:`SCALAR` where plain floats cannot follow NumPy (an overflow,
+    a domain error): ``s(t)`` then evaluates a one-element array instead."""
+
+
+def _minimum(a, b):  # NumPy's rule: NaN wins, and the second operand on a tie (-0.0 vs 0.0)
+    return a if (a < b or a != a) else b
+
+
+def _maximum(a, b):
+    return a if (a > b or a != a) else b
+
+
+def _where(cond, a, b):
+    return a if cond else b
+
+
+def _floor(x):
+    return float(math.floor(x)) if x != 0 and x == x and x not in (math.inf, -math.inf) else x
+
+
+def _checked(check: Callable, ufunc: Callable) -> Callable:
+    """``ufunc`` on Python floats (NumPy's own rounding, which its SIMD array kernels share
+    and ``math`` does not), after ``check`` (``math``'s version) has ruled out overflow and
+    domain errors, so NumPy never warns."""
+
+    def op(*args):
+        try:
+            check(*args)
+        except (OverflowError, ValueError, ZeroDivisionError):
+            raise Fallback from None
+        return float(ufunc(*args))
+
+    return op
+
+
+def _power(a: float, b: float) -> float:
+    """NumPy's ``a ** b`` as :class:`NumpyOps` computes it (an array exponent): NumPy
+    rounds a scalar exponent 2, 0.5 or -1 its own way, so those go as a 1-element array."""
+    if b == 0.0 or b == 1.0:  # exact in every pow: 1 and a
+        return 1.0 if b == 0.0 else a
+    if b == 2.0 or b == 0.5 or b == -1.0:
+        return np.power(a, np.array([b]))[0]
+    return np.power(a, b)
+
+
+class ScalarOps(Ops):
+    """Plain Python floats: what ``s(t)`` evaluates, with no array built.
+
+    Every result equals NumPy's on a one-element array bit for bit: ``cos``,
+    ``sqrt``, ``floor``, arithmetic and comparisons are IEEE / libm in both;
+    ``exp``, ``log`` and ``power`` go through NumPy's ufuncs, whose array
+    kernels round differently from ``math``. Where a float would overflow or
+    leave the domain, :class:`Fallback` hands the step to NumPy.
+    """
+
+    minimum = staticmethod(_minimum)
+    maximum = staticmethod(_maximum)
+    where = staticmethod(_where)
+    floor = staticmethod(_floor)
+    cos = staticmethod(math.cos)
+    sqrt = staticmethod(math.sqrt)
+    exp = staticmethod(_checked(math.exp, np.exp))
+    log = staticmethod(_checked(math.log, np.log))
+    power = staticmethod(_checked(math.pow, _power))
+
+    @staticmethod
+    def uint(x):
+        return int(x)
+
+    @staticmethod
+    def float(u):
+        return float(u)
+
+    def select(self, t, starts, branch):
+        return branch(bisect.bisect_right(starts, t) - 1, t, self)
+
+
 NUMPY = NumpyOps()
 NUMPY32 = Numpy32Ops()
+SCALAR = ScalarOps()
 
 
 def floor_div(t, size, xp):
@@ -105,4 +221,3 @@ def constant_power(c: float, x, rounded: float, power, exp):
     """
     out = power(rounded, x)
     return out if rounded == c else out * exp(x * (math.log(c) - math.log(rounded)))
-

@@ -1,0 +1,180 @@
+"""``s(t)`` on one number: the schedule's formula, traced once into a plain Python function.
+
+A formula is written once, ``_at(t, xp)``, against an array namespace. Run
+on :class:`Tracer`, it writes itself down as straight-line Python over
+floats: each ``xp`` call and operator becomes one line, ``xp.where`` a
+conditional expression, ``xp.select`` (the phases of ``>>``) an ``if`` chain
+that runs only the phase ``t`` is in. The source is compiled once per
+schedule and kept on it, so ``s(t)`` costs a few hand-written lines.
+
+The compiled function computes exactly what :data:`~lrkit.schedules.ops.SCALAR`
+computes (and so what ``s.values`` computes, bit for bit): the same IEEE
+arithmetic, ``math.cos`` / ``math.sqrt`` (identical to NumPy's), and NumPy's
+own ``exp`` / ``log`` / ``power``. Where a float would overflow or leave a
+function's domain it raises, and ``s(t)`` asks NumPy instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from .ops import SCALAR, Ops
+
+__all__ = ["compile_scalar"]
+
+
+class _Untraceable(Exception):
+    """The formula did something a trace cannot record (a Python branch on ``t``)."""
+
+
+class Expr:
+    """A value of the traced function: the name of a local variable."""
+
+    __slots__ = ("tracer", "name")
+
+    def __init__(self, tracer: Tracer, name: str) -> None:
+        self.tracer, self.name = tracer, name
+
+    def __bool__(self) -> bool:
+        raise _Untraceable("a Python branch on t")
+
+    def _op(self, fmt: str, *args: Any) -> Expr:
+        return self.tracer.emit(fmt.format(*(self.tracer.src(a) for a in args)))
+
+    def __add__(self, o: Any) -> Expr: return self._op("{} + {}", self, o)
+    def __radd__(self, o: Any) -> Expr: return self._op("{} + {}", o, self)
+    def __sub__(self, o: Any) -> Expr: return self._op("{} - {}", self, o)
+    def __rsub__(self, o: Any) -> Expr: return self._op("{} - {}", o, self)
+    def __mul__(self, o: Any) -> Expr: return self._op("{} * {}", self, o)
+    def __rmul__(self, o: Any) -> Expr: return self._op("{} * {}", o, self)
+    def __truediv__(self, o: Any) -> Expr: return self._op("{} / {}", self, o)
+    def __rtruediv__(self, o: Any) -> Expr: return self._op("{} / {}", o, self)
+    def __neg__(self) -> Expr: return self._op("-{}", self)
+    def __lt__(self, o: Any) -> Expr: return self._op("{} < {}", self, o)
+    def __le__(self, o: Any) -> Expr: return self._op("{} <= {}", self, o)
+    def __gt__(self, o: Any) -> Expr: return self._op("{} > {}", self, o)
+    def __ge__(self, o: Any) -> Expr: return self._op("{} >= {}", self, o)
+    def __xor__(self, o: Any) -> Expr: return self._op("{} ^ {}", self, o)
+    def __rxor__(self, o: Any) -> Expr: return self._op("{} ^ {}", o, self)
+    def __and__(self, o: Any) -> Expr: return self._op("{} & {}", self, o)
+    def __rand__(self, o: Any) -> Expr: return self._op("{} & {}", o, self)
+    def __rshift__(self, o: Any) -> Expr: return self._op("{} >> {}", self, o)
+
+
+class Tracer(Ops):
+    """The namespace that records a formula as Python source (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.indent = "    "
+        self.count = 0
+
+    # -- writing ------------------------------------------------------------
+    def src(self, v: Any) -> str:
+        if isinstance(v, Expr):
+            return v.name
+        if isinstance(v, bool):
+            return repr(v)
+        if isinstance(v, int):
+            return f"({v!r})"
+        if isinstance(v, float):
+            if v != v:
+                return "_nan"
+            if v in (math.inf, -math.inf):
+                return "_inf" if v > 0 else "(-_inf)"
+            return f"({v!r})"
+        raise _Untraceable(f"a constant of type {type(v).__name__}")
+
+    def emit(self, expr: str) -> Expr:
+        self.count += 1
+        name = f"v{self.count}"
+        self.lines.append(f"{self.indent}{name} = {expr}")
+        return Expr(self, name)
+
+    def _call(self, fn: str, *args: Any) -> Expr:
+        return self.emit(f"{fn}({', '.join(self.src(a) for a in args)})")
+
+    # -- the namespace ----------------------------------------------------
+    def minimum(self, a, b):  # NumPy's rule: NaN wins, the second operand on a tie
+        return self.emit(f"{self.src(a)} if ({self.src(a)} < {self.src(b)} or {self.src(a)} != {self.src(a)}) "
+                         f"else {self.src(b)}")
+
+    def maximum(self, a, b):
+        return self.emit(f"{self.src(a)} if ({self.src(a)} > {self.src(b)} or {self.src(a)} != {self.src(a)}) "
+                         f"else {self.src(b)}")
+
+    def where(self, cond, a, b):
+        if not isinstance(cond, Expr):
+            return a if cond else b
+        return self.emit(f"{self.src(a)} if {cond.name} else {self.src(b)}")
+
+    def floor(self, x):
+        return self._call("_floor", x)
+
+    def cos(self, x):
+        return self._call("_cos", x)
+
+    def sqrt(self, x):
+        return self._call("_sqrt", x)
+
+    def exp(self, x):
+        return self._call("_exp", x)
+
+    def log(self, x):
+        return self._call("_log", x)
+
+    def power(self, a, b):
+        return self._call("_power", a, b)
+
+    def uint(self, x):
+        return self._call("int", x)
+
+    def float(self, u):
+        return self._call("float", u)
+
+    def select(self, t, starts, branch):
+        """An ``if`` chain: only the phase that ``t`` is in runs."""
+        if len(starts) == 1:
+            return branch(0, t, self)
+        out = f"v{self.count + 1}"
+        self.count += 1
+        outer = self.indent
+        for i in range(len(starts)):
+            head = "if" if i == 0 else "elif"
+            self.lines.append(f"{outer}{head} {self.src(t)} < {self.src(float(starts[i + 1]))}:"
+                              if i + 1 < len(starts) else f"{outer}else:")
+            self.indent = outer + "    "
+            self.lines.append(f"{self.indent}{out} = {self.src(branch(i, t, self))}")
+            self.indent = outer
+        return Expr(self, out)
+
+
+_GLOBALS = {
+    "__builtins__": {"int": int, "float": float},
+    "_floor": SCALAR.floor, "_cos": SCALAR.cos, "_sqrt": SCALAR.sqrt,
+    "_exp": SCALAR.exp, "_log": SCALAR.log, "_power": SCALAR.power,
+    "_inf": math.inf, "_nan": math.nan,
+}
+
+
+def compile_scalar(formula: Callable[[Any, Any], Any]) -> Callable[[float], Any] | None:
+    """``formula(t, xp)`` as a plain function of one float, or None if it cannot be traced.
+
+    >>> import lrkit as lk
+    >>> f = compile_scalar(lk.cosine(100)._at)
+    >>> f(50.0)
+    0.5
+    """
+    tracer = Tracer()
+    try:
+        out = formula(Expr(tracer, "t"), tracer)
+        source = "def f(t):\n" + "\n".join(tracer.lines + [f"    return {tracer.src(out)}"]) + "\n"
+        scope: dict[str, Any] = {}
+        exec(compile(source, "<lrkit schedule>", "exec"), dict(_GLOBALS), scope)  # noqa: S102 - our own source
+    except (_Untraceable, RecursionError, MemoryError, SyntaxError, TypeError):
+        return None
+    fn = scope["f"]
+    fn.source = source  # for reading what a schedule compiles to
+    return fn
