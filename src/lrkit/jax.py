@@ -30,8 +30,8 @@ import numpy as np
 from .checks import fail, number
 from .errors import MissingDependencyError
 from .schedules import Schedule
-from .spec import bound_schedule
 from .schedules.ops import Ops, constant_power
+from .spec import bound_schedule
 
 try:
     import jax

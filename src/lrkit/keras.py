@@ -27,9 +27,8 @@ from .checks import fail, number
 from .errors import MissingDependencyError
 from .plateau import Plateau
 from .schedules import Schedule as _Core
-from .spec import bound_schedule
 from .schedules.ops import Ops, constant_power
-from .spec import parse
+from .spec import bound_schedule, parse
 
 if importlib.util.find_spec("keras") is None:  # pragma: no cover - exercised only without keras
     raise MissingDependencyError("keras", "keras")

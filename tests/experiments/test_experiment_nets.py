@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch
 
 from lrkit.lab.experiments.nets import SGD, AdamW, Nets, batch_order, sharpness, train
 

@@ -108,7 +108,8 @@ def test_names_and_questions():
     ({"name": "warmpu"}, "(did you mean 'warmup'?); known: noisy-quadratic, half-life"),
     ({"name": "momentum", "seeds": 0}, "experiment(): seeds must be a whole number >= 1; got seeds=0"),
     ({"name": "momentum", "seeds": 2.5}, "experiment(): seeds must be a whole number >= 1; got seeds=2.5"),
-    ({"name": "momentum", "seed_offset": -1}, "experiment(): seed_offset must be a whole number >= 0; got seed_offset=-1"),
+    ({"name": "momentum", "seed_offset": -1},
+     "experiment(): seed_offset must be a whole number >= 0; got seed_offset=-1"),
     ({"name": "momentum", "quick": "yes"}, "experiment(): quick must be True or False; got quick='yes'"),
 ])
 def test_bad_arguments(kwargs, message):

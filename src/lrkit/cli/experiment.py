@@ -46,6 +46,7 @@ def register(sub) -> None:
 def _whole(text: str, param: str, ge: int) -> int:
     from ..checks import integer
 
+    value: int | str
     try:
         value = int(text)
     except ValueError:

@@ -161,7 +161,8 @@ class ExperimentResult:
         for j, first in enumerate(self.default.checks[0]):
             per = [{"seed": s, "holds": cs[j].holds, "measured": cs[j].measured}
                    for s, cs in zip(self.default.seeds, self.default.checks)]
-            out.append({"claim": first.claim, "pass_rate": pass_rate([p["holds"] for p in per]), "per_seed": per})
+            out.append({"claim": first.claim, "pass_rate": pass_rate([cs[j].holds for cs in self.default.checks]),
+                        "per_seed": per})
         return out
 
     def region(self) -> dict[str, Any]:

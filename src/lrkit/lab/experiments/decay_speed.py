@@ -61,7 +61,7 @@ def measure(seeds: list[int], epochs: int, progress=None) -> dict:
     lrs = np.stack([lr * shapes[arm] for _, lr, arm in keys], axis=1)
     xs = np.stack([data.x_train[subsets[s]] for s in net_seeds])
     ys = np.stack([data.y_train[subsets[s]] for s in net_seeds])
-    hist = {"train": [], "test": [], "acc": []}
+    hist: dict[str, list] = {"train": [], "test": [], "acc": []}
     with threads(1):
         nets = Nets([data.x_train.shape[1], HIDDEN, HIDDEN, data.classes], net_seeds)
 
@@ -98,7 +98,8 @@ def _checks(c: dict) -> tuple[list[Check], dict]:
               rise > OVERFIT and slow["train"][-1] < mid["train"][-1],
               f"held-out {slow['test'].min():.3f} -> {slow['test'][-1]:.3f} (x{rise:.2f}); training "
               f"{slow['train'][-1]:.3f} vs moderate {mid['train'][-1]:.3f}"),
-        Check(f"moderate ends with the lowest held-out loss, by > {1 - MARGIN:.0%}", final["moderate"] < MARGIN * others,
+        Check(f"moderate ends with the lowest held-out loss, by > {1 - MARGIN:.0%}",
+              final["moderate"] < MARGIN * others,
               ", ".join(f"{k}: {v:.3f}" for k, v in final.items())),
     ], {"too fast / moderate train loss": under, "too slow held-out rise": rise,
         **{f"{k} held-out loss": v for k, v in final.items()},

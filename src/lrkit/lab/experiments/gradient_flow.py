@@ -105,7 +105,8 @@ def trial(seed: int, kappa: float, quick: bool) -> tuple[list[Check], dict]:
               f"distance after 200 steps / start: {edge[0]:.3g} and {edge[1]:.3g}"),
         Check(f"halving the lr divides the error to the flow by {ORDER[0]:g}..{ORDER[1]:g} (first order)",
               all(ORDER[0] < o < ORDER[1] for o in orders),
-              f"error ratios {orders[0]:.3f}, {orders[1]:.3f} (lr 0.1/M -> 0.05/M -> 0.025/M, t in [0, {horizon:.3g}])"),
+              f"error ratios {orders[0]:.3f}, {orders[1]:.3f} "
+              f"(lr 0.1/M -> 0.05/M -> 0.025/M, t in [0, {horizon:.3g}])"),
     ]
     return checks, {"fastest lr x (m+M)/2": fastest, "rate at 2/(m+M)": at_best, "(M-m)/(M+m)": rho,
                     "error ratio": float(np.mean(orders))}
@@ -146,7 +147,8 @@ def _figure(seed, cells):
     ax.plot(lrs, np.maximum(abs(1 - lrs * m), abs(1 - lrs * big)), "k", lw=0.8, label="max|1 - lr lam|")
     ax.axvline(2 / (m + big), color="tab:green", ls="--", lw=1, label="2/(m+M)")
     ax.axvline(2 / big, color="tab:red", ls="--", lw=1, label="2/M")
-    ax.set(xlabel="constant lr", ylabel="shrink factor per step", ylim=(0, 1.3), title=f"M/m = {DEFAULT:g}, seed {seed}")
+    ax.set(xlabel="constant lr", ylabel="shrink factor per step", ylim=(0, 1.3),
+           title=f"M/m = {DEFAULT:g}, seed {seed}")
     two, ts = np.array([1.0, DEFAULT]), np.linspace(0, 3, 300)
     ax2.plot(np.exp(-ts), np.exp(-DEFAULT * ts), "k", lw=1.5, label="gradient flow")
     for lr in (0.05, 2 / (1 + DEFAULT), 0.195):

@@ -80,7 +80,8 @@ def trial(seed: int, runs: int, steps: int) -> dict:
     x0 = f.x_poor + r.normal(0, f.half_width / 4, runs)
     ts = np.arange(steps, dtype=np.float64)
     cols = [(a, s) for a in LEVELS for s in (0.0, *STDS)]
-    shapes = [constant().values(ts) if s == 0 else noisy(constant(), std=s, seed=seed).values(ts) / clipped_moments(s)[0]
+    shapes = [constant().values(ts) if s == 0
+              else noisy(constant(), std=s, seed=seed).values(ts) / clipped_moments(s)[0]
               for _, s in cols]
     lrs = np.concatenate([np.outer(shape, np.full(runs, a * 2 / f.h_poor)) for (a, _), shape in zip(cols, shapes)],
                          axis=1)
@@ -110,10 +111,10 @@ def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 300 runs (``quick``: 60). Returns ``(result, figure)``."""
     runs = 60 if quick else 300
     per_seed = []
-    for s in seeds:
-        per_seed.append(trial(s, runs, STEPS))
+    for seed in seeds:
+        per_seed.append(trial(seed, runs, STEPS))
         if progress:
-            progress.advance(f"seed {s}")
+            progress.advance(f"seed {seed}")
     cells = []
     for a in LEVELS:
         for s in STDS:

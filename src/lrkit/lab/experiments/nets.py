@@ -166,7 +166,8 @@ class SGD:
     """torch's SGD with heavy-ball momentum, per net: ``v = mu v + g``, ``w -= lr v`` (``v = g`` at step 1)."""
 
     def __init__(self, params, momentum: float = 0.0):
-        self.params, self.momentum, self.bufs = params, float(momentum), None
+        self.params, self.momentum = params, float(momentum)
+        self.bufs: list | None = None
 
     def step(self, grads, lr, wd=None) -> None:
         torch = _torch()

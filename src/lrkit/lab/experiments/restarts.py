@@ -68,7 +68,8 @@ def _checks(m: dict, runs: int) -> tuple[list[Check], dict]:
     diff = g4 - g1
     return [Check(f"4 restarts reach the good minimum more often, by > {MARGIN:.0%} and > {SES:g} SE",
                   diff > max(MARGIN, SES * se),
-                  f"{g4:.3f} vs single {g1:.3f} (difference {diff:+.3f}, SE {se:.3f}); caught: {c4:.3f} vs {c1:.3f}")], \
+                  f"{g4:.3f} vs single {g1:.3f} (difference {diff:+.3f}, SE {se:.3f}); "
+                  f"caught: {c4:.3f} vs {c1:.3f}")], \
         {"good single": g1, "good 4 restarts": g4, "good constant": gc, "caught single": c1, "caught 4 restarts": c4,
          "difference": diff}
 
@@ -98,7 +99,8 @@ def run(seeds: list[int], *, quick: bool = False, progress=None):
     best = max(cells, key=lambda c: c.numbers["good constant"] - c.numbers["good 4 restarts"])
     result.notes.append(f"a constant lr at the peak reaches the good minimum in {default.numbers['good constant']:.3f} "
                         f"of runs at the default setting (4 restarts {default.numbers['good 4 restarts']:.3f}); "
-                        f"its largest lead over 4 restarts: {best.numbers['good constant'] - best.numbers['good 4 restarts']:+.3f} "
+                        "its largest lead over 4 restarts: "
+                        f"{best.numbers['good constant'] - best.numbers['good 4 restarts']:+.3f} "
                         f"at {best.label()}")
     return result, _figure(seeds[0], cells)
 
