@@ -1,4 +1,4 @@
-"""Settings of the compare job: defaults, config files (YAML / JSON), round trip, errors."""
+"""Settings of the compare job: the default set, config files (YAML / JSON), their rules and errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import pytest
 
 import lrkit as lk
-from lrkit.lab.config import DEFAULT_PLATEAU, DEFAULT_SCHEDULES, CompareConfig, load_config
+from lrkit.lab.config import DEFAULT_PLATEAU, DEFAULT_SCHEDULES, load_config, normalise
+from lrkit.lab.protocol import candidate, lr_grid
 
 # SPEC section 1: every constructor (sequence is the >> operator)
 FAMILIES = {"constant", "linear", "warmup", "step", "multistep", "exponential", "cosine", "polynomial",
@@ -33,35 +34,46 @@ def test_default_set_covers_every_family_of_the_spec():
         assert any(group & u for u in used), group
     assert 10 <= len(DEFAULT_SCHEDULES) <= 14
     assert [str(lk.parse(t)) for t in DEFAULT_SCHEDULES] == list(DEFAULT_SCHEDULES)  # canonical text
-    c = CompareConfig()
-    assert c.schedule == DEFAULT_SCHEDULES and c.plateau == DEFAULT_PLATEAU and c.seeds >= 3
+    assert normalise({})["schedules"] == list(DEFAULT_SCHEDULES) + [DEFAULT_PLATEAU]
 
 
-def test_every_default_binds_to_the_default_run():
-    c = CompareConfig()
+def test_every_default_binds_to_a_run():
     for t in DEFAULT_SCHEDULES:
-        s = lk.parse(t).bind(total_steps=c.epochs * 23, steps_per_epoch=23)
+        s = lk.parse(t).bind(total_steps=10 * 17, steps_per_epoch=17)
         assert s.is_bound and 0 <= s(0) <= 1.5
 
 
-def test_from_mapping_rules():
-    c = CompareConfig.from_mapping({"batch-size": 32, "weight_decay": 1e-4, "schedule": "cosine('100%')"})
-    assert (c.batch_size, c.weight_decay, c.schedule, c.plateau) == (32, 1e-4, ("cosine('100%')",), None)
-    assert CompareConfig.from_mapping({}).plateau == DEFAULT_PLATEAU
-    assert CompareConfig.from_mapping({"plateau": True, "schedule": []}).plateau == "constant()"
-    assert CompareConfig.from_mapping({"plateau": False}).plateau is None
-    assert CompareConfig.from_mapping({"plateau": "linear('100%')"}).schedule == DEFAULT_SCHEDULES
-    assert CompareConfig.from_mapping({"optimizer": "adamw"}).base_lr == 1e-3
-    assert CompareConfig.from_mapping({"optimizer": "adamw", "lr": 0.01}).base_lr == 0.01
+def test_the_default_grid_spans_16x_around_lr():
+    grid = lr_grid(0.1)
+    assert grid == [0.025, 0.05, 0.1, 0.2, 0.4] and len(grid) >= 4 and grid[-1] / grid[0] >= 8
+    assert lr_grid(None, [0.3, 0.1, 0.1]) == [0.1, 0.3]
+
+
+def test_normalise_rules():
+    kw = normalise({"batch-size": 32, "weight_decay": 1e-4, "schedule": "cosine('100%')"})
+    assert kw == {"config": {"batch_size": 32, "weight_decay": 1e-4}, "schedules": ["cosine('100%')"]}
+    assert normalise({"plateau": False})["schedules"] == list(DEFAULT_SCHEDULES)
+    kw = normalise({"schedules": [], "plateau": True, "plateau-patience": 3})
+    assert kw["schedules"] == [{"schedule": "constant()", "plateau": {"factor": 0.5, "patience": 3}}]
+    assert normalise({"plateau": "linear('100%')"})["schedules"][-1]["schedule"] == "linear('100%')"
+    assert normalise({"train": "f.py:train", "config": {"a": 1}})["config"] == {"a": 1}
+
+
+def test_a_plateau_item_is_a_candidate_named_by_its_plateau():
+    c = candidate(("constant()", lk.Plateau(factor=0.5, patience=1)))
+    assert c.name == "constant() with Plateau(factor=0.5, patience=1)" and c.text == "constant()"
+    assert c.plateau["factor"] == 0.5 and c.plateau["mode"] == "min"
+    assert candidate(lk.cosine(10)).name == "cosine(10)"
+    assert candidate("cosine( '100%' ,  end=0.0 )").name == "cosine( '100%' , end=0.0 )"
 
 
 def test_round_trip_through_a_json_file(tmp_path):
-    c = CompareConfig.from_mapping({"data": "mnist1d", "model": "cnn1d", "schedule": ["constant()", "step('2ep')"],
-                                    "plateau": "constant()", "epochs": 4, "seeds": 2, "lr": 0.05,
-                                    "optimizer": "adamw", "batch-size": 100, "target": 0.9, "out": "x"})
+    values = {"train": "f.py:train", "schedule": ["constant()", "step('2ep')"], "epochs": 4, "seeds": 2,
+              "lrs": [0.05, 0.1], "mode": "min", "engine": "ray", "resources": {"cpu": 2}, "prune": "clearly-worse",
+              "out": "x", "config": {"hidden": 64}}
     path = tmp_path / "config.json"
-    path.write_text(json.dumps(c.to_dict()))
-    assert CompareConfig.from_mapping(load_config(str(path))) == c
+    path.write_text(json.dumps(values))
+    assert normalise(load_config(str(path))) == normalise(values)
 
 
 def test_yaml_and_json_read_the_same(tmp_path):
@@ -72,29 +84,23 @@ def test_yaml_and_json_read_the_same(tmp_path):
                                                  "schedule": ["cosine('100%')", "warmup('1ep') >> linear('rest')"]}))
     a = load_config(str(tmp_path / "c.yaml"))
     assert a == load_config(str(tmp_path / "c.json"))
-    c = CompareConfig.from_mapping(a)
-    assert (c.epochs, c.seeds, c.batch_size, c.plateau) == (3, 2, 128, "constant()")
+    kw = normalise(a)
+    assert kw["epochs"] == 3 and kw["config"] == {"batch_size": 128} and len(kw["schedules"]) == 3
     (tmp_path / "empty.yml").write_text("")
     assert load_config(str(tmp_path / "empty.yml")) == {}
 
 
 @pytest.mark.parametrize("values,message", [
     ({"epoch": 3}, "compare(): unknown setting 'epoch' (did you mean 'epochs'?)"),
-    ({"epochs": 0}, "compare(): epochs must be a whole number > 0; got epochs=0"),
-    ({"seeds": 1.5}, "compare(): seeds must be a whole number > 0; got seeds=1.5"),
-    ({"lr": -0.1}, "compare(): lr must be > 0; got lr=-0.1"),
-    ({"target": 1.5}, "compare(): target must be an accuracy in (0, 1]; got target=1.5"),
-    ({"optimizer": "adam"}, "compare(): optimizer must be one of sgd, adamw; got optimizer='adam'"),
-    ({"model": "resnet"}, "compare(): model must be one of linear, mlp, cnn1d; got model='resnet'"),
-    ({"momentum": 1.0}, "compare(): momentum must be in [0, 1); got momentum=1.0"),
-    ({"plateau_factor": 1}, "compare(): plateau_factor must be in (0, 1); got plateau_factor=1"),
-    ({"schedule": [1, 2]}, "compare(): schedule must be a list of schedule texts; got schedule=[1, 2]"),
-    ({"schedule": ["constant()", "constant()"]}, "compare(): schedule 'constant()' is given twice"),
-    ({"schedule": [], "plateau": False}, "compare(): nothing to compare"),
+    ({"train": "f.py:train", "data": "mnist1d"}, "compare(): data apply to the built-in training only"),
+    ({"schedule": 3}, "compare(): schedule must be a list of schedule texts; got schedule=3"),
+    ({"plateau": 3}, "compare(): plateau must be a schedule text, true or false; got plateau=3"),
+    ({"plateau_factor": 0.5}, "plateau_factor and plateau_patience need a plateau run"),
+    ({"config": [1], "model": "mlp"}, "compare(): config must be a mapping of settings"),
 ])
 def test_bad_settings_name_the_setting(values, message):
     with pytest.raises(lk.SpecError) as e:
-        CompareConfig.from_mapping(values)
+        normalise(values)
     assert message in str(e.value)
 
 
@@ -102,7 +108,7 @@ def test_bad_files(tmp_path):
     with pytest.raises(lk.SpecError, match="path must be an existing file"):
         load_config(str(tmp_path / "missing.yaml"))
     (tmp_path / "c.toml").write_text("epochs = 3")
-    with pytest.raises(lk.SpecError, match="must name a .yaml, .yml or .json file"):
+    with pytest.raises(lk.SpecError, match="must be a .yaml, .yml or .json file"):
         load_config(str(tmp_path / "c.toml"))
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(lk.SpecError, match="must hold a mapping of settings; got list"):

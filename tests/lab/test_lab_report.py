@@ -1,153 +1,84 @@
-"""The report's table, winner and gap logic on synthetic results, and the files it writes."""
+"""The report of a real (tiny) comparison: it leads with the verdict and the table, and reads as a study."""
 
 from __future__ import annotations
 
-import json
-import math
-import statistics
+import os
+import subprocess
+import sys
 
 import pytest
+from lab_helpers import ENV, assert_png, assert_self_contained, results
 
-import lrkit as lk
-from lrkit.lab.report import summarise, table, write_report
-from lrkit.lab.train import RunResult
-
-SPE = 10
+from lrkit.lab import compare
+from lrkit.lab.report import COLUMNS, table
 
 
-def run(label: str, seed: int, final: float, loss: float = 0.1, curve=None, diverged=False) -> RunResult:
-    curve = list(curve) if curve is not None else [final - 0.2, final - 0.1, final]
-    train_loss = [1.0, 0.5, math.nan if diverged else 0.2]
-    return RunResult(label, label, seed, SPE, [0.1] * (SPE * len(curve)), train_loss[-len(curve):],
-                     [loss + 0.1 * i for i in range(len(curve) - 1, -1, -1)], curve)
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    result = compare(schedules=["cosine('100%')", "constant(0.001)", "noisy(cosine('100%'), 0.3)"], seeds=3,
+                     epochs=3, lrs=[0.1, 0.4], config={"model": "linear", "batch_size": 128}, out=str(out),
+                     progress=False, prune=None)
+    return result, out
 
 
-def runs_of(table_: dict[str, list[float]], losses: dict[str, float] | None = None) -> list[RunResult]:
-    losses = losses or {}
-    return [run(label, seed, acc, losses.get(label, 0.1))
-            for label, accs in table_.items() for seed, acc in enumerate(accs)]
+def test_the_table_is_ranked_and_holds_the_evidence(done):
+    result, _ = done
+    rows = table(result)
+    assert len(rows) == 3 and all(len(r) == len(COLUMNS) for r in rows)
+    names = [r[1].strip("`") for r in rows]
+    assert names[-1] == "constant(0.001)"  # the clear loser ranks last
+    best = next(r for r in rows if r[4] == "best")
+    assert best[1].strip("`") == result.verdict.best and best[6] == "yes"
+    loser = rows[-1]
+    lo, hi = [float(x.split()[0]) for x in loser[4].split("[")[1].rstrip("]").split(", ")]
+    assert lo <= hi < 0 and loser[6] == "no" and float(loser[5]) < 0.05
+    assert "lr at grid edge" in loser[7]
 
 
-def test_clear_winner_beyond_the_spread():
-    s = summarise(runs_of({"a": [0.90, 0.91, 0.92], "b": [0.95, 0.96, 0.97], "c": [0.80, 0.85, 0.90]}))
-    v = s.verdict
-    assert [r.label for r in s.rows] == ["b", "a", "c"] and [r.rank for r in s.rows] == [1, 2, 3]
-    assert (v.winner, v.runner_up) == ("b", "a")
-    assert v.gap == pytest.approx(0.05)
-    assert v.spread == pytest.approx(statistics.stdev([0.95, 0.96, 0.97]))  # the larger of two equal stds
-    assert v.exceeds_spread is True and (v.seeds_ahead, v.seeds_paired) == (3, 3)
-    assert v.within_spread == 0 and not v.tie
-    assert "**Winner: `b`**" in v.text and "5.00 points" in v.text
-    assert "larger than the seed-to-seed spread" in v.text and "ahead on 3 of 3 seeds" in v.text
+def test_markdown_leads_with_the_verdict_then_the_table(done):
+    result, out = done
+    md = (out / "report.md").read_text()
+    lines = [line for line in md.splitlines() if line.strip()]
+    assert lines[0].startswith("# ")
+    assert lines[1].startswith("**") and result.verdict.best in lines[1]
+    assert lines[2] == f"`verdict: {result.headline}`"
+    assert lines[3] == "| " + " | ".join(COLUMNS) + " |"
+    assert "## How this was measured" in md and "held-out test split" in md
+    assert "Pairing: on every final seed, every schedule had the same `init` fingerprint." in md
+    assert "Tuning: every schedule at lr 0.1, 0.4, seeds 3, 4" in md
+    assert "Data: digits, 1077 training / 360 validation / 360 test samples" in md
 
 
-def test_gap_within_the_spread_says_not_distinguishable():
-    s = summarise(runs_of({"a": [0.90, 0.95, 0.85], "b": [0.92, 0.88, 0.93]}))
-    v = s.verdict
-    assert (v.winner, v.runner_up) == ("b", "a")
-    assert v.gap == pytest.approx(0.91 - 0.90)
-    assert v.spread == pytest.approx(statistics.stdev([0.90, 0.95, 0.85]))  # a's std is the larger
-    assert v.exceeds_spread is False and v.seeds_ahead == 2
-    assert v.within_spread == 1
-    assert "within the seed-to-seed spread" in v.text and "not distinguishable" in v.text
-
-
-def test_spread_is_compared_with_the_larger_std_of_the_two():
-    # gap 0.02; winner std 0.01, runner-up std 0.03: within
-    s = summarise(runs_of({"w": [0.95, 0.96, 0.97], "r": [0.91, 0.94, 0.97]}))
-    assert s.verdict.gap == pytest.approx(0.02) and s.verdict.exceeds_spread is False
-
-
-def test_accuracy_tie_is_broken_by_validation_loss():
-    s = summarise(runs_of({"a": [0.9, 0.9], "b": [0.9, 0.9]}, losses={"a": 0.3, "b": 0.2}))
-    v = s.verdict
-    assert (v.winner, v.runner_up, v.gap, v.tie) == ("b", "a", 0.0, False)
-    assert "tied with `a` on final validation accuracy" in v.text and "ahead on validation loss" in v.text
-
-
-def test_exact_tie_has_no_winner():
-    v = summarise(runs_of({"a": [0.9, 0.9], "b": [0.9, 0.9]})).verdict
-    assert v.tie and "No winner" in v.text
-
-
-def test_one_seed_has_no_spread_to_compare_with():
-    v = summarise(runs_of({"a": [0.9], "b": [0.8]})).verdict
-    assert v.exceeds_spread is None and math.isnan(v.spread)
-    assert "one seed" in v.text and "no seed-to-seed spread" in v.text
-
-
-def test_a_single_run():
-    v = summarise(runs_of({"only": [0.9, 0.8]})).verdict
-    assert v.winner == "only" and v.runner_up is None and "nothing to compare" in v.text
-
-
-def test_default_target_and_steps_to_reach_it():
-    curves = {("a", 0): [0.5, 0.945, 0.95], ("a", 1): [0.5, 0.8, 0.97],   # a: mean final 0.96
-              ("b", 0): [0.94, 0.94, 0.94], ("b", 1): [0.1, 0.2, 0.3]}
-    runs = [run(label, seed, c[-1], curve=c) for (label, seed), c in curves.items()]
-    s = summarise(runs)
-    assert s.target == math.floor(0.98 * 0.96 * 1000) / 1000 == 0.940
-    a, b = s.rows
-    assert a.steps_to == [2 * SPE, 3 * SPE] and a.reached == 2 and a.steps_mean == 25
-    assert b.steps_to == [1 * SPE, None] and b.reached == 1
-    head, body = table(s)
-    assert head[5] == "steps to 94.0%"
-    assert body[0][5] == "25" and body[1][5] == "10 (1/2)"
-    s2 = summarise(runs, target=0.99)
-    assert s2.target == 0.99 and s2.target_rule == "given (--target)"
-    assert table(s2)[1][0][5] == "never"
-
-
-def test_table_cells():
-    s = summarise(runs_of({"a": [0.90, 0.92], "b": [0.5, 0.7]}))
-    head, body = table(s)
-    assert head == ["#", "run", "final val acc (%)", "best val acc (%)", "final val loss",
-                    f"steps to {100 * s.target:.1f}%", "wall time / run (s)"]
-    sd = statistics.stdev([90.0, 92.0])
-    assert body[0][:3] == ["1", "`a`", f"91.00 ± {sd:.2f}"]
-    assert body[1][0:2] == ["2", "`b`"]
-
-
-def test_diverged_runs_rank_by_accuracy_and_are_named():
-    runs = runs_of({"ok": [0.9, 0.9]}) + [run("bad", 0, 0.1, loss=math.nan, diverged=True),
-                                          run("bad", 1, 0.1, loss=math.nan, diverged=True)]
-    s = summarise(runs)
-    assert [r.label for r in s.rows] == ["ok", "bad"] and s.rows[1].diverged == 2
-    assert "Diverged" in s.verdict.text and "`bad` (2 of 2 seeds)" in s.verdict.text
-    assert table(s)[1][1][1] == "`bad` (diverged 2/2)"
-
-
-def test_summarise_needs_runs():
-    with pytest.raises(lk.SpecError, match="runs must hold at least one"):
-        summarise([])
-
-
-def test_write_report_files(tmp_path, html_checks):
-    assert_self_contained, assert_png = html_checks
-    runs = runs_of({"cosine(30)": [0.9, 0.91], "constant()": [0.85, 0.86], "a|b": [0.5, 0.6]})
-    runs.append(run("nan", 0, 0.1, loss=math.nan, diverged=True))
-    runs.append(run("nan", 1, 0.1, loss=math.nan, diverged=True))
-    summary = write_report(str(tmp_path), runs, setup={"model": "mlp"}, config={"epochs": 3})
-    names = {p.name for p in tmp_path.iterdir()}
-    assert names == {"results.json", "report.md", "report.html", "config.json", "lr.png",
-                     "train_loss.png", "val_acc.png", "final_acc.png"}
-    for png in ("lr.png", "train_loss.png", "val_acc.png", "final_acc.png"):
-        assert_png((tmp_path / png).read_bytes())
-
-    def no_nan(text):
-        raise AssertionError(f"non-standard JSON constant {text}")
-
-    doc = json.loads((tmp_path / "results.json").read_text(), parse_constant=no_nan)
-    assert len(doc["runs"]) == len(runs) and doc["config"] == {"epochs": 3}
-    assert doc["runs"][-1]["train_loss"][-1] is None  # NaN written as null
-    assert doc["verdict"]["winner"] == summary.verdict.winner == "cosine(30)"
-    assert [r["label"] for r in doc["rows"]] == ["cosine(30)", "constant()", "a|b", "nan"]
-    assert json.loads((tmp_path / "config.json").read_text()) == {"epochs": 3}
-
-    md = (tmp_path / "report.md").read_text()
-    rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| #")]
-    assert len(rows) == 4 and "`a\\|b`" in md  # a '|' in a label is escaped in the table
-    assert all(len(line.replace("\\|", "").split("|")) == 9 for line in rows)  # 7 cells each
-    page = (tmp_path / "report.html").read_text()
+def test_html_is_self_contained_and_leads_with_the_verdict(done):
+    _, out = done
+    page = (out / "report.html").read_text()
     assert_self_contained(page, n_images=4)
-    assert "<strong>Winner: <code>cosine(30)</code></strong>" in page
+    assert page.index("verdict:") < page.index("<table>") < page.index("How this was measured")
+    assert "&gt;&gt;" not in page or "<code>" in page  # schedule text escaped, in code
+
+
+def test_figures_are_small_real_pngs(done):
+    _, out = done
+    for name in ("tuning.png", "differences.png", "curves.png", "lr.png"):
+        data = (out / name).read_bytes()
+        assert_png(data)
+        assert len(data) < 200_000, (name, len(data))
+
+
+def test_results_json_is_strict_json(done):
+    _, out = done
+    text = (out / "results.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    doc = results(out)
+    assert doc["verdict"]["top_group"] and all(isinstance(r["test"], list) for r in doc["runs"])
+
+
+def test_the_users_matplotlib_is_left_alone(tmp_path):
+    code = ("import matplotlib; matplotlib.use('svg'); from lrkit.lab import compare; "
+            f"compare(schedules=['constant()'], seeds=2, epochs=1, lrs=[0.1], out={str(tmp_path)!r}, "
+            "progress=False, config={'model': 'linear', 'batch_size': 512}); import sys; "
+            "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=False)
+    assert out.stdout.split() == ["svg", "False"], out.stderr
+    assert os.path.exists(tmp_path / "report.html")

@@ -102,8 +102,8 @@ def test_batched_is_deterministic_too(digits):
 ])
 def test_batched_matches_torch_optimizers_run_one_by_one(digits, optimizer, lr, momentum, weight_decay):
     specs = ["constant()", "warmup('20%') >> cosine('rest')", "cyclic(0.1, 1, '1ep')"]
-    kw = dict(epochs=2, batch_size=64, lr=lr, optimizer=optimizer, momentum=momentum,
-              weight_decay=weight_decay, seed=7)
+    kw = {"epochs": 2, "batch_size": 64, "lr": lr, "optimizer": optimizer, "momentum": momentum,
+              "weight_decay": weight_decay, "seed": 7}
     model = make_model("mlp", 64, 10, seed=3)
     before = [p.detach().clone() for p in model.parameters()]
     batched = train_batched(model, digits, specs, **kw)
@@ -168,19 +168,20 @@ def test_run_result_json_round_trip(digits):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(epochs=0), "train(): epochs must be a whole number > 0; got epochs=0"),
-    (dict(batch_size=2.5), "train(): batch_size must be a whole number > 0; got batch_size=2.5"),
-    (dict(lr=-1.0), "train(): lr must be a number > 0; got lr=-1.0"),
-    (dict(lr=None), "train(): lr must be a number > 0; got lr=None"),
-    (dict(optimizer="rmsprop"), "train(): optimizer must be 'sgd', 'adamw' or a torch.optim.Optimizer; got optimizer='rmsprop'"),
-    (dict(plateau="yes"), "train(): plateau must be an lk.Plateau or None; got plateau='yes'"),
-    (dict(momentum=-0.1), "train(): momentum must be a number >= 0; got momentum=-0.1"),
-    (dict(seed=-1), "train(): seed must be a whole number >= 0; got seed=-1"),
-    (dict(schedule=3), "train(): schedule must be a schedule or its text; got schedule=3"),
-    (dict(schedule="cosine('rest') >> cosine('rest')"), "at most one 'rest'"),
+    ({"epochs": 0}, "train(): epochs must be a whole number >= 1; got epochs=0"),
+    ({"batch_size": 2.5}, "train(): batch_size must be a whole number >= 1; got batch_size=2.5"),
+    ({"lr": -1.0}, "train(): lr must be > 0; got lr=-1"),
+    ({"lr": None}, "train(): lr must be a number > 0; got lr=None"),
+    ({"optimizer": "rmsprop"},
+     "train(): optimizer must be 'sgd', 'adamw' or a torch.optim.Optimizer; got optimizer='rmsprop'"),
+    ({"plateau": "yes"}, "train(): plateau must be an lk.Plateau or None; got plateau='yes'"),
+    ({"momentum": -0.1}, "train(): momentum must be >= 0; got momentum=-0.1"),
+    ({"seed": -1}, "train(): seed must be a whole number >= 0; got seed=-1"),
+    ({"schedule": 3}, "train(): schedule must be a schedule or its text; got schedule=3"),
+    ({"schedule": "cosine('rest') >> cosine('rest')"}, "at most one 'rest'"),
 ])
 def test_bad_arguments_name_the_parameter(digits, kwargs, message):
-    args = dict(epochs=1, batch_size=64, lr=0.1)
+    args = {"epochs": 1, "batch_size": 64, "lr": 0.1}
     schedule = kwargs.pop("schedule", "constant()")
     args.update(kwargs)
     with pytest.raises(lk.SpecError) as e:
@@ -190,10 +191,40 @@ def test_bad_arguments_name_the_parameter(digits, kwargs, message):
 
 def test_batched_refuses_what_it_cannot_do(digits):
     bn = torch.nn.Sequential(torch.nn.Linear(64, 10), torch.nn.BatchNorm1d(10))
-    with pytest.raises(lk.SpecError, match="model must have no buffers"):
+    with pytest.raises(lk.SpecError, match="model must be a model without buffers"):
         train_batched(bn, digits, ["constant()"], epochs=1, batch_size=64, lr=0.1)
-    with pytest.raises(lk.SpecError, match="optimizer must be 'sgd' or 'adamw'; got optimizer='rmsprop'"):
+    with pytest.raises(lk.SpecError, match="optimizer must be one of 'sgd', 'adamw'; got optimizer='rmsprop'"):
         train_batched(make_model("linear", 64, 10), digits, ["constant()"], epochs=1, batch_size=64,
                       lr=0.1, optimizer="rmsprop")
-    with pytest.raises(lk.SpecError, match=r"schedules must hold at least one schedule; got schedules=\[\]"):
+    with pytest.raises(lk.SpecError, match=r"schedules must be a list holding at least one schedule; got schedules"):
         train_batched(make_model("linear", 64, 10), digits, [], epochs=1, batch_size=64, lr=0.1)
+
+
+def test_fit_batched_members_with_own_seeds_plateaus_and_drops(digits):
+    """Every member of one batch equals its own one-by-one run (seed, lr, plateau); dropping one leaves the rest."""
+    from lrkit.lab.train import Member, fit_batched
+
+    spe = steps_per_epoch(digits, 128)
+    s = lk.parse("cosine('100%')").bind(total_steps=3 * spe, steps_per_epoch=spe)
+
+    def members():
+        return [Member(s, 0.1, 0, make_model("mlp", 64, 10, seed=0)),
+                Member(s, 0.15, 5, make_model("mlp", 64, 10, seed=5)),
+                Member(lk.constant(), 0.2, 5, make_model("mlp", 64, 10, seed=5),
+                       plateau=lk.Plateau(factor=0.5, patience=0, threshold=0.5))]
+
+    kw = {"epochs": 3, "batch_size": 128}
+    full = members()
+    fit_batched(full, digits, **kw)
+    for m, plateau in zip(full, (None, None, lk.Plateau(factor=0.5, patience=0, threshold=0.5))):
+        one = train(make_model("mlp", 64, 10, seed=m.seed), digits, m.schedule, lr=m.lr, seed=m.seed,
+                    plateau=plateau, **kw)
+        np.testing.assert_allclose(m.result.lr, one.lr, rtol=1e-6)
+        np.testing.assert_allclose(m.result.val_loss, one.val_loss, rtol=1e-4)
+    assert min(full[2].result.lr) < 0.2  # the plateau acted, in the batch as in the loop
+    dropped = members()
+    fit_batched(dropped, digits, on_epoch=lambda epoch, alive: [1] if epoch == 0 else [], **kw)
+    assert dropped[1].stopped and len(dropped[1].result.val_loss) == 1
+    for a, b in ((dropped[0], full[0]), (dropped[2], full[2])):
+        assert not a.stopped
+        np.testing.assert_allclose(a.result.val_loss, b.result.val_loss, rtol=1e-5)

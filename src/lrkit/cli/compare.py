@@ -1,101 +1,156 @@
-"""``lrkit compare``: train one model under several schedules and report which wins.
+"""``lrkit compare``: which schedule should I use here? Tuned, tested, with paired statistics.
 
-With no arguments: sklearn's digits, an MLP, SGD with momentum, one schedule
-per family plus a plateau run, 3 seeds, about half a minute on 2 CPU cores.
-Writes ``results.json``, ``report.md``, ``report.html``, ``config.json`` and
-PNG figures into ``--out`` (default ``lrkit-out``).
+Without ``--train``: the built-in data (digits) and model (an MLP), one
+schedule per family plus a plateau run. With ``--train FILE.py:FUNC`` (or
+``MODULE:FUNC``): the user's own ``train(run)``. Writes ``results.json``,
+``report.md``, ``report.html``, ``config.json``, PNG figures and ``runs/``
+into ``--out``. The last line printed is ``verdict: ...``. Exit status 0;
+1 when a run failed (the others go on and are reported); 2 for bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 
 from . import number_arg, positive_float, positive_int
 
 _EPILOG = """examples:
-  lrkit compare                                   # the default set, digits, 3 seeds
-  lrkit compare --schedule "cosine('100%')" --schedule "warmup('1ep') >> linear('rest')" --seeds 5
-  lrkit compare --data mnist1d --model cnn1d --optimizer adamw --epochs 8
-  lrkit compare --config my.yaml --out results/    # a YAML/JSON file with the same keys
+  lrkit compare                                   # built-in: digits, an MLP, the default set
+  lrkit compare --data mnist1d --out demo-out     # make demo
+  lrkit compare --schedule "cosine('100%')" --schedule "warmup('1ep') >> linear('rest')" --seeds 10
+  lrkit compare --train my_train.py:train --lr 3e-4 --schedule "cosine('100%')" --schedule "constant()" \\
+                --workers 2 --prune clearly-worse
+  lrkit compare --train my_train.py:train --lr 3e-4 --engine ray --address ray://head:10001 --resources cpu=4,gpu=1
+  lrkit compare --config OUT/config.json          # the same job again (finished runs are skipped)
 
-schedule durations may use the run's units: '3ep' (epochs), '10%' (of the run), 'rest'.
-The lr of step t is LR * schedule(t); a plateau run multiplies it by a Plateau's scale,
-fed the validation loss after every epoch."""
+protocol: every schedule is tuned over the lr grid (--lrs, or --lr x 1/4, 1/2, 1, 2, 4) on the
+validation split over --tune-seeds seeds, then trained at its chosen lr over --seeds seeds and
+scored on a held-out test split. A winner is named only when it is significantly better than every
+other schedule (paired t-tests, Holm-adjusted, alpha 0.05); otherwise the top group is listed.
+schedule durations may use the run's units: '3ep' (epochs), '10%' (of the run), 'rest'."""
 
-
-_fraction = number_arg(float, gt=0, lt=1, rule="a number in (0, 1)")
-_accuracy = number_arg(float, gt=0, le=1, rule="an accuracy in (0, 1], like 0.95")
 _whole0 = number_arg(int, ge=0)
+_fraction = number_arg(float, gt=0, lt=1, rule="a number in (0, 1)")
 _nonneg = number_arg(float, ge=0, rule="a finite number >= 0")
+
+
+def _lrs(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be numbers separated by commas, like 0.05,0.1,0.2; got {text!r}") \
+            from None
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise argparse.ArgumentTypeError(f"must be KEY=VALUE; got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "compare", help="train a model under several schedules and report which wins",
-        description="Train the same model from the same seed on the same data once per schedule\n"
-                    "(equal step budgets, several seeds) and write a report: results.json, report.md,\n"
-                    "report.html and PNG figures. Without options: a default set covering every\n"
-                    "schedule family plus a plateau run, on built-in data (digits), 3 seeds.",
+        "compare", help="which schedule should I use? tune, train, test, decide",
+        description="Compare schedules with evidence that holds up: each schedule's lr is tuned on the\n"
+                    "validation split, the chosen setting is trained over several seeds and scored on a\n"
+                    "held-out test split, and paired statistics decide. Runs the built-in data and models\n"
+                    "or your own train(run) function, here or on a Ray cluster; resumable.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", metavar="digits|mnist1d|PATH.npz", help="data set (default digits)")
-    p.add_argument("--model", choices=("mlp", "cnn1d", "linear"), help="model (default mlp)")
-    p.add_argument("--schedule", action="append", metavar="SPEC",
-                   help="a schedule text (repeat for more); default: one per family")
-    p.add_argument("--plateau", nargs="?", const="constant()", metavar="SPEC",
-                   help="add a plateau run: SPEC (default constant()) times a Plateau's scale")
-    p.add_argument("--plateau-factor", type=_fraction, metavar="F", help="plateau factor (default 0.5)")
-    p.add_argument("--plateau-patience", type=_whole0, metavar="N", help="plateau patience in epochs (default 1)")
-    p.add_argument("--epochs", type=positive_int, metavar="N", help="epochs per run (default 10)")
-    p.add_argument("--seeds", type=positive_int, metavar="N", help="seeds 0..N-1 (default 3)")
-    p.add_argument("--lr", type=positive_float, metavar="LR", help="base lr (default 0.1 sgd, 0.001 adamw)")
-    p.add_argument("--optimizer", choices=("sgd", "adamw"), help="optimizer (default sgd, momentum 0.9)")
-    p.add_argument("--momentum", type=_nonneg, metavar="M", help="SGD momentum (default 0.9)")
-    p.add_argument("--weight-decay", type=_nonneg, metavar="WD", help="weight decay (default 0)")
-    p.add_argument("--batch-size", type=positive_int, metavar="B", help="batch size (default 64)")
-    p.add_argument("--target", type=_accuracy, metavar="ACC",
-                   help="accuracy for 'steps to target' (default 98%% of the best mean final accuracy)")
-    p.add_argument("--config", metavar="FILE", help="YAML or JSON file with the same keys as these options")
-    p.add_argument("--out", metavar="DIR", help="output folder (default lrkit-out)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    job = p.add_argument_group("the comparison")
+    job.add_argument("--train", metavar="FILE.py:FUNC|MODULE:FUNC", help="your training function (default: built-in)")
+    job.add_argument("--schedule", action="append", metavar="SPEC", help="a schedule (repeat); default: one per family")
+    job.add_argument("--plateau", nargs="?", const="constant()", metavar="SPEC",
+                     help="add a plateau run: SPEC (default constant()) times a Plateau's scale")
+    job.add_argument("--plateau-factor", type=_fraction, metavar="F", help="plateau factor (default 0.5)")
+    job.add_argument("--plateau-patience", type=_whole0, metavar="N", help="plateau patience, epochs (default 1)")
+    job.add_argument("--lrs", type=_lrs, metavar="LR,LR,...", help="the lr grid to tune over")
+    job.add_argument("--lr", type=positive_float, metavar="LR",
+                     help="centre of the default grid LR x (1/4, 1/2, 1, 2, 4) (built-in: 0.1 sgd, 0.001 adamw)")
+    job.add_argument("--epochs", type=positive_int, metavar="N", help="epochs per run (default 10)")
+    job.add_argument("--seeds", type=positive_int, metavar="N", help="final seeds (default 5)")
+    job.add_argument("--seed-offset", type=_whole0, metavar="K", help="first final seed (default 0)")
+    job.add_argument("--tune-seeds", type=positive_int, metavar="N", help="seeds of each tuning run (default 2)")
+    job.add_argument("--mode", choices=("max", "min"), help="max: val/test are scores (default); min: losses")
+    job.add_argument("--prune", choices=("clearly-worse",), help="stop hopeless (schedule, lr) on all seeds")
+    job.add_argument("--metric", metavar="NAME", help="the test metric's name in the report")
+    job.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
+                     help="a setting for your train (run.config[KEY]; VALUE read as JSON when it parses)")
+    job.add_argument("--steps-per-epoch", type=positive_int, metavar="N",
+                     help="binds '10%%' / '3ep' for your train (or call run.bind in it)")
+    eng = p.add_argument_group("where it runs")
+    eng.add_argument("--engine", choices=("local", "ray"), help="local (default) or ray")
+    eng.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes (default: this one)")
+    eng.add_argument("--address", metavar="ADDR", help="Ray cluster address (default RAY_ADDRESS, else a local Ray)")
+    eng.add_argument("--resources", metavar="cpu=1,gpu=1", help="Ray resources of each run")
+    blt = p.add_argument_group("the built-in training (without --train)")
+    blt.add_argument("--data", metavar="digits|mnist1d|PATH.npz", help="data set (default digits)")
+    blt.add_argument("--model", choices=("mlp", "cnn1d", "linear"), help="model (default mlp)")
+    blt.add_argument("--optimizer", choices=("sgd", "adamw"), help="optimizer (default sgd, momentum 0.9)")
+    blt.add_argument("--momentum", type=_nonneg, metavar="M", help="SGD momentum (default 0.9)")
+    blt.add_argument("--weight-decay", type=_nonneg, metavar="WD", help="weight decay (default 0)")
+    blt.add_argument("--batch-size", type=positive_int, metavar="B", help="batch size (default 64)")
+    out = p.add_argument_group("files and output")
+    out.add_argument("--config", metavar="FILE", help="YAML or JSON file with the same keys (OUT/config.json re-runs)")
+    out.add_argument("--out", metavar="DIR", help="output folder (default lrkit-out)")
+    out.add_argument("--no-resume", action="store_true", help="train every run again, ignoring OUT/runs")
+    out.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     p.set_defaults(run=run)
 
 
-_KEYS = ("data", "model", "schedule", "plateau", "plateau_factor", "plateau_patience", "epochs", "seeds",
-         "lr", "optimizer", "momentum", "weight_decay", "batch_size", "target", "out")
+_KEYS = ("train", "schedule", "plateau", "plateau_factor", "plateau_patience", "lrs", "lr", "epochs", "seeds",
+         "seed_offset", "tune_seeds", "mode", "prune", "metric", "steps_per_epoch", "engine", "workers", "address",
+         "resources", "data", "model", "optimizer", "momentum", "weight_decay", "batch_size", "out")
+
+
+def _values(args) -> dict:
+    from ..errors import SpecError
+    from ..lab.config import load_config
+
+    values: dict = {}
+    if args.config:
+        try:
+            values = load_config(args.config)
+        except SpecError as e:
+            raise SpecError(f"--config {args.config}: {e}") from None
+    values = {k.replace("-", "_"): v for k, v in values.items()}
+    given = {k: getattr(args, k) for k in _KEYS if getattr(args, k) is not None}
+    if "lr" in given or "lrs" in given:  # the command line's grid replaces the file's
+        values.pop("lr", None)
+        values.pop("lrs", None)
+    if "train" in given and given["train"] != values.get("train"):
+        values.pop("config", None)
+    values.update(given)
+    if args.set:
+        values["config"] = {**(values.get("config") or {}), **dict(args.set)}
+    return values
 
 
 def run(args) -> int:
     from ..errors import SpecError
-    from ..lab.compare import compare
-    from ..lab.config import CompareConfig, load_config
-    from ..lab.report import write_report
+    from ..lab.config import normalise
+    from ..lab.job import compare
 
-    values = {}
-    if args.config:
-        try:
-            values = load_config(args.config)
-            CompareConfig.from_mapping(values)
-        except SpecError as e:
-            raise SpecError(f"--config {args.config}: {e}") from None
-    values.update({k: getattr(args, k) for k in _KEYS if getattr(args, k) is not None})
-    config = CompareConfig.from_mapping(values)
-    result = compare(config, progress=not args.no_progress)
-    summary = write_report(config.out, result.runs, setup=result.setup(), config=config.to_dict(),
-                           target=config.target)
-    print(_headline(summary.verdict))
-    print(f"trained {len(result.runs)} runs in {result.wall_time:.1f} s; report: "
-          f"{os.path.join(config.out, 'report.html')}")
-    return 0
-
-
-def _headline(v) -> str:
-    if v.runner_up is None:
-        return f"one run: {v.winner}"
-    if v.tie:
-        return f"no winner: {v.winner} and {v.runner_up} tie"
-    spread = ("one seed, no spread to compare with" if v.exceeds_spread is None
-              else "larger than the seed-to-seed spread" if v.exceeds_spread
-              else "within the seed-to-seed spread")
-    ahead = f"+{100 * v.gap:.2f} points" if v.gap > 0 else "tied on accuracy, lower validation loss"
-    return f"winner: {v.winner}  ({ahead} over {v.runner_up}; {spread})"
+    values = _values(args)
+    try:
+        kwargs = normalise(values)
+    except SpecError as e:
+        raise SpecError(f"--config {args.config}: {e}" if args.config else str(e)) from None
+    kwargs.setdefault("out", "lrkit-out")
+    result = compare(**kwargs, resume=not args.no_resume, progress=not args.no_progress)
+    failed = result.failed_runs
+    s = result.setup
+    print(f"{s['runs_trained']} runs trained, {s['runs_resumed']} resumed, in {s['wall_time']:.1f} s; "
+          f"report: {os.path.join(kwargs['out'], 'report.html')}")
+    if failed:
+        print(f"{len(failed)} run{'s' if len(failed) > 1 else ''} failed (see the report's Failures); "
+              f"first: {failed[0].name} lr {failed[0].lr:g} seed {failed[0].seed}: {failed[0].error}",
+              file=sys.stderr)
+    print(f"verdict: {result.headline}")
+    return 1 if failed else 0

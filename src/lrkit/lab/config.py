@@ -1,37 +1,39 @@
-"""Settings of a ``lrkit compare`` job, and reading them from YAML or JSON.
+"""Settings of a ``lrkit compare`` job: the defaults, and reading them from YAML, JSON or the command line.
 
 A config file holds the same keys as the command-line options (``batch-size``
 or ``batch_size``), for example::
 
-    data: digits
-    model: mlp
+    train: my_training.py:train     # omit for the built-in data and models
     schedule:
-      - cosine("100%")
-      - warmup("1ep") >> linear("rest")
-    plateau: constant()        # or true, or false / omitted
+      - cosine('100%')
+      - warmup('1ep') >> linear('rest')
+      - {schedule: constant(), plateau: {factor: 0.5, patience: 1}}
+    lr: 0.1                         # the grid: lr * (1/4, 1/2, 1, 2, 4); or lrs: [0.05, 0.1, 0.2]
     epochs: 10
-    seeds: 3
-    optimizer: sgd
+    seeds: 5
+    config: {hidden: 64}            # handed to train as run.config
 
-Options given on the command line override the file; the file overrides the
-defaults. ``lrkit compare`` writes the settings it ran with to
-``OUT/config.json``, which ``--config`` reads back to repeat the run.
+For the built-in training, ``data``, ``model``, ``optimizer``, ``batch_size``,
+``momentum`` and ``weight_decay`` may be given at the top level (they are
+``run.config``); ``plateau: SPEC`` (or ``true``) adds a plateau run with
+``plateau_factor`` and ``plateau_patience``.
+
+Options on the command line override the file. Every job writes the
+settings it ran with to ``OUT/config.json`` (the lr grid spelled out), which
+``--config`` reads back to run the same job.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import json
-import math
-import numbers
 import os
-from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from ..checks import fail, unknown
 from ..errors import MissingDependencyError, SpecError
 
-__all__ = ["DEFAULT_PLATEAU", "DEFAULT_SCHEDULES", "CompareConfig", "load_config"]
+__all__ = ["BUILTIN_KEYS", "DEFAULT_PLATEAU", "DEFAULT_SCHEDULES", "KEYS", "load_config", "normalise"]
 
 #: One schedule per family of SPEC section 1 (grouped), all bound to the run
 #: by their units: "ep" epochs, "%" of the run, "rest" what is left.
@@ -51,125 +53,90 @@ DEFAULT_SCHEDULES: tuple[str, ...] = (
     "wsd('100%', '5%', '20%')",
     "noisy(cosine('100%'), 0.3)",
 )
-#: The schedule the default plateau run multiplies by its plateau scale.
-DEFAULT_PLATEAU = "constant()"
-DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
-OPTIMIZERS = ("sgd", "adamw")
+#: The plateau run of the default set: constant() times the scale of Plateau(factor=0.5, patience=1),
+#: fed the validation loss after every epoch.
+DEFAULT_PLATEAU: dict[str, Any] = {"schedule": "constant()", "plateau": {"factor": 0.5, "patience": 1}}
+
+#: The keys of compare() (and of config files, with ``-`` or ``_``).
+KEYS = ("train", "schedule", "lr", "lrs", "epochs", "seeds", "seed_offset", "tune_seeds", "mode", "engine",
+        "workers", "address", "resources", "retries", "prune", "steps_per_epoch", "config", "metric", "out",
+        "resume")
+#: Settings of the built-in training that may stand at the top level.
+BUILTIN_KEYS = ("data", "model", "optimizer", "batch_size", "momentum", "weight_decay")
+_PLATEAU_KEYS = ("plateau", "plateau_factor", "plateau_patience")
 
 
-@dataclass(frozen=True)
-class CompareConfig:
-    """Everything a comparison depends on (seeds are ``0 .. seeds-1``).
+def normalise(values: Mapping[str, Any], where: str = "compare") -> dict[str, Any]:
+    """The keyword arguments of :func:`lrkit.lab.compare` for a mapping of settings.
 
-    ``lr`` None means the optimizer's default (sgd 0.1, adamw 0.001);
-    ``target`` None means 98% of the best mean final accuracy (see
-    :mod:`lrkit.lab.report`); ``plateau`` is the schedule text of the plateau
-    run, or None for no plateau run. ``CompareConfig()`` is the default job;
-    :meth:`from_mapping` (what the command line and config files use) drops the
-    default plateau run when schedules are given and ``plateau`` is not.
+    Keys may use ``-`` or ``_``; ``schedules`` is ``schedule``; built-in
+    settings at the top level go into ``config``; ``plateau`` adds a plateau
+    run. Without ``schedule`` the default set (with its plateau run) is used.
+    Values are checked by ``compare`` itself; unknown keys are an error here.
 
-    >>> CompareConfig(epochs=2, seeds=1).base_lr
-    0.1
-    >>> CompareConfig(epochs=0)
-    Traceback (most recent call last):
-    ...
-    lrkit.errors.SpecError: compare(): epochs must be a whole number > 0; got epochs=0
+    >>> kw = normalise({"batch-size": 32, "schedule": "cosine('100%')", "plateau": True})
+    >>> kw["schedules"], kw["config"]
+    (["cosine('100%')", {'schedule': 'constant()', 'plateau': {'factor': 0.5, 'patience': 1}}], {'batch_size': 32})
     """
-
-    data: str = "digits"
-    model: str = "mlp"
-    schedule: tuple[str, ...] = DEFAULT_SCHEDULES
-    plateau: str | None = DEFAULT_PLATEAU
-    epochs: int = 10
-    seeds: int = 3
-    lr: float | None = None
-    optimizer: str = "sgd"
-    batch_size: int = 64
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    target: float | None = None
-    plateau_factor: float = 0.5
-    plateau_patience: int = 1
-    out: str = "lrkit-out"
-
-    def __post_init__(self) -> None:
-        for name in ("data", "model", "out"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise _fail(name, "a non-empty string", getattr(self, name))
-        from .models import MODELS
-
-        if self.model not in MODELS:
-            raise _fail("model", "one of " + ", ".join(MODELS), self.model)
-        if self.optimizer not in OPTIMIZERS:
-            raise _fail("optimizer", "one of " + ", ".join(OPTIMIZERS), self.optimizer)
-        sched = self.schedule
-        if isinstance(sched, str):
-            sched = (sched,)
-        if not isinstance(sched, (list, tuple)) or not all(isinstance(s, str) and s.strip() for s in sched):
-            raise _fail("schedule", "a list of schedule texts", self.schedule)
-        object.__setattr__(self, "schedule", tuple(sched))
-        if len(set(sched)) != len(sched):
-            dup = next(s for s in sched if sched.count(s) > 1)
-            raise SpecError(f"compare(): schedule {dup!r} is given twice")
-        if self.plateau is not None and (not isinstance(self.plateau, str) or not self.plateau.strip()):
-            raise _fail("plateau", "a schedule text, true or false", self.plateau)
-        if not sched and self.plateau is None:
-            raise SpecError("compare(): nothing to compare: give at least one schedule or a plateau run")
-        for name in ("epochs", "seeds", "batch_size", "plateau_patience"):
-            _whole(name, getattr(self, name), low=0 if name == "plateau_patience" else 1)
-        _real("momentum", self.momentum, 0.0, 1.0, "in [0, 1)", hi_open=True)
-        _real("weight_decay", self.weight_decay, 0.0, math.inf, ">= 0")
-        _real("plateau_factor", self.plateau_factor, 0.0, 1.0, "in (0, 1)", lo_open=True, hi_open=True)
-        if self.lr is not None:
-            _real("lr", self.lr, 0.0, math.inf, "> 0", lo_open=True)
-        if self.target is not None:
-            _real("target", self.target, 0.0, 1.0, "an accuracy in (0, 1]", lo_open=True)
-
-    @property
-    def base_lr(self) -> float:
-        """``lr``, or the optimizer's default when ``lr`` is None."""
-        return float(self.lr) if self.lr is not None else DEFAULT_LR[self.optimizer]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as plain JSON types (``schedule`` a list)."""
-        d = dataclasses.asdict(self)
-        d["schedule"] = list(self.schedule)
-        return d
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "CompareConfig":
-        """Build from option names (``-`` or ``_``); unknown keys are an error.
-
-        Without ``schedule`` the default set is used and, unless ``plateau``
-        is given, the default plateau run too; with ``schedule`` and no
-        ``plateau`` there is no plateau run. ``plateau: true`` means
-        ``constant()``, ``false`` / None none.
-
-        >>> c = CompareConfig.from_mapping({"batch-size": 32, "schedule": ["cosine('100%')"]})
-        >>> c.batch_size, c.schedule, c.plateau
-        (32, ("cosine('100%')",), None)
-        """
-        names = [f.name for f in dataclasses.fields(cls)]
-        kw: dict[str, Any] = {}
-        for key, value in values.items():
-            name = str(key).replace("-", "_")
-            if name not in names:
-                close = difflib.get_close_matches(name, names, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise SpecError(f"compare(): unknown setting {key!r}{hint}; settings are {', '.join(names)}")
+    kw: dict[str, Any] = {}
+    builtin: dict[str, Any] = {}
+    plateau: dict[str, Any] = {}
+    for key, value in values.items():
+        name = str(key).replace("-", "_")
+        name = "schedule" if name == "schedules" else name
+        if name in BUILTIN_KEYS:
+            builtin[name] = value
+        elif name in _PLATEAU_KEYS:
+            plateau[name] = value
+        elif name in KEYS:
             kw[name] = value
-        if "plateau" in kw:
-            p = kw["plateau"]
-            kw["plateau"] = DEFAULT_PLATEAU if p is True else (None if p is False else p)
-        elif "schedule" in kw:
-            kw["plateau"] = None
-        return cls(**kw)
+        else:
+            raise unknown(where, "setting", key, KEYS + BUILTIN_KEYS + _PLATEAU_KEYS)
+    if builtin:
+        if kw.get("train") is not None:
+            raise SpecError(f"{where}(): {', '.join(builtin)} apply to the built-in training only; with train, "
+                            "put your own settings under config (they reach train as run.config)")
+        extra = kw.get("config") or {}
+        if not isinstance(extra, Mapping):
+            raise fail(where, "config", "a mapping of settings", extra)
+        kw["config"] = {**extra, **builtin}
+    schedule = kw.pop("schedule", None)
+    items: list[Any]
+    if schedule is None:
+        items = list(DEFAULT_SCHEDULES) + ([] if "plateau" in plateau else [DEFAULT_PLATEAU])
+    else:
+        items = [schedule] if isinstance(schedule, (str, Mapping)) else schedule
+        if not isinstance(items, (list, tuple)):
+            raise fail(where, "schedule", "a list of schedule texts", schedule)
+        items = list(items)
+    item = _plateau_item(plateau, where)
+    if item is not None:
+        items.append(item)
+    kw["schedules"] = items
+    return kw
+
+
+def _plateau_item(plateau: dict, where: str) -> dict | None:
+    p = plateau.get("plateau")
+    if p is None or p is False:
+        if set(plateau) - {"plateau"}:
+            raise SpecError(f"{where}(): plateau_factor and plateau_patience need a plateau run (plateau: SPEC)")
+        return None
+    if p is True:
+        p = DEFAULT_PLATEAU["schedule"]
+    if not isinstance(p, str):
+        raise fail(where, "plateau", "a schedule text, true or false", p)
+    settings = dict(DEFAULT_PLATEAU["plateau"])
+    for k in ("factor", "patience"):
+        if f"plateau_{k}" in plateau:
+            settings[k] = plateau[f"plateau_{k}"]
+    return {"schedule": p, "plateau": settings}
 
 
 def load_config(path: str) -> dict[str, Any]:
     """Read a YAML (``.yaml``/``.yml``) or JSON file holding a mapping of settings.
 
-    Returns the raw mapping; :meth:`CompareConfig.from_mapping` checks it.
+    Returns the raw mapping; :func:`normalise` and ``compare`` check it.
 
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "c.json")
@@ -178,7 +145,7 @@ def load_config(path: str) -> dict[str, Any]:
     {'epochs': 3, 'schedule': ["cosine('100%')"]}
     """
     if not os.path.isfile(path):
-        raise SpecError(f"load_config(): path must be an existing file; got path={path!r}")
+        raise fail("load_config", "path", "an existing file", path)
     ext = os.path.splitext(path)[1].lower()
     with open(path, encoding="utf-8") as f:
         text = f.read()
@@ -197,25 +164,9 @@ def load_config(path: str) -> dict[str, Any]:
         except json.JSONDecodeError as e:
             raise SpecError(f"load_config(): {path!r} is not valid JSON: {e}") from None
     else:
-        raise SpecError(f"load_config(): path must name a .yaml, .yml or .json file; got path={path!r}")
+        raise fail("load_config", "path", "a .yaml, .yml or .json file", path)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise SpecError(f"load_config(): {path!r} must hold a mapping of settings; got {type(data).__name__}")
     return data
-
-
-def _fail(name: str, rule: str, value: Any) -> SpecError:
-    return SpecError(f"compare(): {name} must be {rule}; got {name}={value!r}")
-
-
-def _whole(name: str, v: Any, low: int) -> None:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-        raise _fail(name, f"a whole number {'> 0' if low == 1 else '>= 0'}", v)
-
-
-def _real(name: str, v: Any, lo: float, hi: float, rule: str, *, lo_open=False, hi_open=False) -> None:
-    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-    ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-    if not ok:
-        raise _fail(name, rule, v)

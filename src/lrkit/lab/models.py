@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import SpecError
+from ..checks import integer, one_of
 
 __all__ = ["MODELS", "make_model"]
 
@@ -27,11 +27,12 @@ def make_model(kind: str, n_features: int, n_classes: int, *, seed: int = 0, hid
         from ..errors import MissingDependencyError
 
         raise MissingDependencyError("torch", "lab") from None
-    if kind not in MODELS:
-        raise SpecError(f"make_model(): kind must be one of {', '.join(MODELS)}; got {kind!r}")
+    one_of("make_model", "kind", kind, MODELS)
+    integer("make_model", "seed", seed, ge=0)
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
+        model: nn.Module
         if kind == "linear":
             model = nn.Linear(n_features, n_classes)
         elif kind == "mlp":

@@ -1,12 +1,13 @@
-"""The training loop of the lab: one model under one schedule, or K copies at once.
+"""The training loop of the lab: one model under one schedule, or K models at once.
 
 :func:`train` is the reference loop: a real ``torch.optim`` optimizer driven
 by :class:`lrkit.torch.Scheduler` (and a :class:`lrkit.Plateau`, if given).
-:func:`train_batched` trains K copies of one model, one schedule each, as a
-single batch of models (``torch.func.vmap`` over stacked parameters, SGD or
-AdamW written out with a per-model lr vector); it gives the same numbers as
-:func:`train` up to float rounding, faster when K is large (1.6x wall, 2x CPU
-time for K=14 small MLPs; slower for K=1).
+:func:`fit_batched` trains K models as one batch (``torch.func.vmap`` over
+stacked parameters, SGD or AdamW written out with one lr per model); each
+model has its own initial weights, seed (batch order), base lr, schedule and
+plateau, so one call can hold every (schedule, lr, seed) of a comparison.
+:func:`train_batched` is its one-seed form (K schedules from one model).
+Batched results equal :func:`train`'s up to float rounding.
 
 Both share the rules that make runs comparable and repeatable:
 
@@ -16,36 +17,34 @@ Both share the rules that make runs comparable and repeatable:
 - the data order of every epoch is a permutation drawn from
   ``numpy.random.default_rng(seed)``: the same seed gives the same batches;
 - ``torch.manual_seed(seed)`` is set before training (for models that draw
-  random numbers); the model's initial weights are the caller's (use
-  ``make_model(..., seed=seed)``);
+  random numbers); the initial weights are the caller's (``make_model(..., seed=seed)``);
 - the update of step ``t`` uses ``lr * schedule(t) * plateau.scale``; after each
   epoch the validation loss and accuracy are measured on the whole
   validation split, and the plateau (if any) is fed that validation loss, so
   its new scale applies from the first update of the next epoch.
 
 Neither function changes torch's thread count; for models this small,
-``torch.set_num_threads(1)`` is the fast choice on a shared machine (the
-compare job does that).
+``torch.set_num_threads(1)`` is the fast choice on a shared machine.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import numbers
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..errors import SpecError
+from ..checks import fail, integer, number, one_of
 from ..plateau import Plateau
-from ..schedules.base import Schedule
+from ..schedules import Schedule
 from ..spec import parse
 from .data import Dataset
 
-__all__ = ["RunResult", "evaluate", "steps_per_epoch", "train", "train_batched"]
+__all__ = ["Member", "RunResult", "evaluate", "fit_batched", "steps_per_epoch", "train", "train_batched"]
 
 
 @dataclass
@@ -57,8 +56,8 @@ class RunResult:
     ``e``; ``val_loss[e]`` / ``val_acc[e]`` the validation loss and accuracy
     after epoch ``e``. ``spec`` is the schedule's text as given (``"cosine('rest')"``),
     ``schedule`` the text bound to the run (``"cosine(230)"``), ``plateau`` the
-    plateau's repr or None, ``label`` the run's name in reports. ``wall_time`` is seconds of training (for a batched run,
-    its equal share of the batch's time). A diverged run keeps its place:
+    plateau's repr or None, ``label`` the run's name in reports. ``wall_time`` is seconds of
+    training (for a batched run, its equal share of the batch's time). A diverged run keeps its place:
     its non-finite losses are ``nan``.
 
     >>> r = RunResult("constant()", "constant()", 0, 2, [0.1] * 4, [1.0, 0.5],
@@ -117,7 +116,7 @@ class RunResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RunResult":
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
         """Inverse of :meth:`to_dict` (``None`` in a list reads as ``nan``)."""
         d = dict(d)
         for key in ("lr", "train_loss", "val_loss", "val_acc"):
@@ -162,42 +161,28 @@ def evaluate(model, x, y) -> tuple[float, float]:
     return loss, acc
 
 
-def _orders(seed: int, n: int, epochs: int) -> Iterator[np.ndarray]:
+def orders(seed: int, n: int, epochs: int) -> Iterator[np.ndarray]:
+    """The sample order of each epoch: permutations from ``numpy.random.default_rng(seed)``."""
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
         yield rng.permutation(n)
-
-
-def _whole(fn: str, name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
-        raise SpecError(f"{fn}(): {name} must be a whole number > 0; got {name}={v!r}")
-    return int(v)
-
-
-def _positive(fn: str, name: str, v: Any, *, zero: bool = False) -> float:
-    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-    if not ok or (v < 0 if zero else v <= 0):
-        raise SpecError(f"{fn}(): {name} must be a number {'>= 0' if zero else '> 0'}; got {name}={v!r}")
-    return float(v)
 
 
 def _bound(fn: str, schedule: Any, total: int, spe: int) -> tuple[str, Schedule]:
     if isinstance(schedule, str):
         schedule = parse(schedule)
     if not isinstance(schedule, Schedule):
-        raise SpecError(f"{fn}(): schedule must be a schedule or its text; got schedule={schedule!r}")
+        raise fail(fn, "schedule", "a schedule or its text", schedule)
     return str(schedule), schedule.bind(total_steps=total, steps_per_epoch=spe)
 
 
-def _check_common(fn: str, data, epochs, batch_size, momentum, weight_decay, seed) -> None:
+def _check_common(fn: str, data, epochs, batch_size, momentum, weight_decay) -> None:
     if not isinstance(data, Dataset):
-        raise SpecError(f"{fn}(): data must be a lrkit.lab.data.Dataset; got data={data!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise SpecError(f"{fn}(): seed must be a whole number >= 0; got seed={seed!r}")
-    _whole(fn, "epochs", epochs)
-    _whole(fn, "batch_size", batch_size)
-    _positive(fn, "momentum", momentum, zero=True)
-    _positive(fn, "weight_decay", weight_decay, zero=True)
+        raise fail(fn, "data", "a lrkit.lab.data.Dataset", data)
+    integer(fn, "epochs", epochs, ge=1)
+    integer(fn, "batch_size", batch_size, ge=1)
+    number(fn, "momentum", momentum, ge=0)
+    number(fn, "weight_decay", weight_decay, ge=0)
 
 
 def _tensors(data: Dataset):
@@ -213,7 +198,7 @@ def _make_optimizer(optimizer, params, lr, momentum, weight_decay):
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if optimizer == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    raise SpecError(f"train(): optimizer must be 'sgd', 'adamw' or a torch.optim.Optimizer; got optimizer={optimizer!r}")
+    raise fail("train", "optimizer", "'sgd', 'adamw' or a torch.optim.Optimizer", optimizer)
 
 
 # --------------------------------------------------------------- sequential
@@ -238,7 +223,7 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
         plateau: an ``lk.Plateau`` fed the validation loss after every epoch (it keeps
             its state: give each run a fresh one).
         momentum, weight_decay: passed to the named optimizer.
-        callback: called with the partial :class:`RunResult` after every epoch.
+        callback: called with the partial :class:`RunResult` after every epoch; it may raise to stop.
         label: the run's name in reports (default: the schedule text, plus the plateau).
 
     >>> import lrkit as lk
@@ -255,17 +240,20 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
 
     from ..torch import Scheduler
 
-    _check_common("train", data, epochs, batch_size, momentum, weight_decay, seed)
+    _check_common("train", data, epochs, batch_size, momentum, weight_decay)
+    integer("train", "seed", seed, ge=0)
     if plateau is not None and not isinstance(plateau, Plateau):
-        raise SpecError(f"train(): plateau must be an lk.Plateau or None; got plateau={plateau!r}")
+        raise fail("train", "plateau", "an lk.Plateau or None", plateau)
     spe = steps_per_epoch(data, batch_size)
     text, bound = _bound("train", schedule, epochs * spe, spe)
     if isinstance(optimizer, torch.optim.Optimizer):
         if lr is not None:
-            raise SpecError(f"train(): lr must be None when optimizer is an optimizer instance; got lr={lr!r}")
+            raise fail("train", "lr", "None when optimizer is an optimizer instance", lr)
         opt = optimizer
     else:
-        opt = _make_optimizer(optimizer, model.parameters(), _positive("train", "lr", lr), momentum, weight_decay)
+        if lr is None:
+            raise fail("train", "lr", "a number > 0", lr)
+        opt = _make_optimizer(optimizer, model.parameters(), number("train", "lr", lr, gt=0), momentum, weight_decay)
     sched = Scheduler(opt, bound, plateau=plateau)
     if label is None:
         label = text if plateau is None else f"{text} with {plateau!r}"
@@ -275,7 +263,7 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
     torch.manual_seed(seed)
     start = time.perf_counter()
     model.train()
-    for order in _orders(seed, len(y), epochs):
+    for order in orders(seed, len(y), epochs):
         perm = torch.from_numpy(order)
         total = torch.zeros((), dtype=torch.float64)
         for b in range(spe):
@@ -300,6 +288,115 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
 
 
 # ------------------------------------------------------------------ batched
+@dataclass
+class Member:
+    """One model of a batch: its bound schedule, base lr, seed, plateau and initial weights.
+
+    ``init`` is a torch module of the batch's architecture holding this
+    member's initial weights (it is not changed). ``result`` is filled as the
+    batch trains; ``stopped`` is set when the ``on_epoch`` hook drops it.
+    """
+
+    schedule: Schedule
+    lr: float
+    seed: int
+    init: Any
+    plateau: Plateau | None = None
+    result: RunResult = field(default_factory=lambda: RunResult("", "", 0, 0))
+    stopped: bool = False
+
+
+def fit_batched(members: Sequence[Member], data: Dataset, *, epochs: int, batch_size: int,
+                optimizer: str = "sgd", momentum: float = 0.9, weight_decay: float = 0.0,
+                on_epoch: Callable[[int, list[int]], Sequence[int]] | None = None) -> list[Any]:
+    """Train every member at once; fill ``member.result``; return each member's final parameters.
+
+    After every epoch ``on_epoch(epoch, alive)`` (``alive``: indices of the
+    members still training, their ``result`` updated) may return indices to
+    drop; a dropped member stops training and keeps what it recorded. The
+    returned list holds, per member, a dict of its final parameters (its last
+    ones when dropped), to evaluate with ``torch.func.functional_call``.
+    """
+    import torch
+    from torch.func import functional_call, grad_and_value, vmap
+
+    net = copy.deepcopy(members[0].init)
+    if any(True for _ in net.buffers()):
+        raise fail("fit_batched", "model", "a model without buffers (batch norm); use train() for it", net)
+    spe = steps_per_epoch(data, batch_size)
+    total = epochs * spe
+    k = len(members)
+    plan = np.stack([m.lr * m.schedule.values(np.arange(total, dtype=np.float64)) for m in members])
+    params = {n: torch.stack([dict(m.init.named_parameters())[n].detach() for m in members]).contiguous()
+              for n, _ in net.named_parameters()}
+    for m in members:
+        m.result = RunResult(str(m.schedule), str(m.schedule), int(m.seed), spe, batched=True,
+                             plateau=None if m.plateau is None else repr(m.plateau))
+
+    def loss_fn(p, xb, yb):
+        return torch.nn.functional.cross_entropy(functional_call(net, p, (xb,)), yb)
+
+    logits_fn = vmap(lambda p, xb: functional_call(net, p, (xb,)), in_dims=(0, None))
+    stepper = (_SGD if optimizer == "sgd" else _AdamW)(params, momentum=momentum, weight_decay=weight_decay)
+    x, y, xv, yv = _tensors(data)
+    seeds = sorted({int(m.seed) for m in members})
+    shared = len(seeds) == 1
+    grad_fn = vmap(grad_and_value(loss_fn), in_dims=(0, None, None) if shared else (0, 0, 0))
+    streams = {s: orders(s, len(y), epochs) for s in seeds}
+    alive = list(range(k))
+    finals: list[Any] = [None] * k
+    torch.manual_seed(seeds[0])
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        perms = {s: torch.from_numpy(next(streams[s])) for s in seeds}
+        scale = np.array([_scale(members[i].plateau) for i in alive])
+        lrs = plan[alive, epoch * spe:(epoch + 1) * spe] * scale[:, None]
+        lrs32 = torch.from_numpy(lrs.astype(np.float32))
+        idx_of = torch.tensor([seeds.index(int(members[i].seed)) for i in alive])
+        sums = torch.zeros(len(alive), dtype=torch.float64)
+        for b in range(spe):
+            if shared:
+                idx = perms[seeds[0]][b * batch_size:(b + 1) * batch_size]
+                xb, yb = x[idx], y[idx]
+            else:
+                idx = torch.stack([perms[s][b * batch_size:(b + 1) * batch_size] for s in seeds])[idx_of]
+                xb, yb = x[idx], y[idx]
+            grads, losses = grad_fn(params, xb, yb)
+            with torch.no_grad():
+                stepper.step(params, grads, lrs32[:, b])
+            sums += losses.detach().double() * idx.shape[-1]
+        with torch.no_grad():
+            out = logits_fn(params, xv)
+            val_loss = torch.nn.functional.cross_entropy(
+                out.transpose(1, 2), yv.expand(len(alive), -1), reduction="none").mean(dim=1)
+            val_acc = (out.argmax(dim=2) == yv).double().mean(dim=1)
+        elapsed = (time.perf_counter() - start) / k
+        for j, i in enumerate(alive):
+            r, m = members[i].result, members[i]
+            r.lr.extend(lrs[j].tolist())
+            r.train_loss.append(sums[j].item() / len(y))
+            r.val_loss.append(val_loss[j].item())
+            r.val_acc.append(val_acc[j].item())
+            r.wall_time = elapsed
+            if m.plateau is not None:
+                m.plateau.update(r.val_loss[-1])
+        drop = set(on_epoch(epoch, list(alive)) if on_epoch is not None else ())
+        if drop or epoch == epochs - 1:
+            for j, i in enumerate(alive):
+                if i in drop or epoch == epochs - 1:
+                    finals[i] = {n: p[j].clone() for n, p in params.items()}
+                    members[i].stopped = i in drop
+            keep = [j for j, i in enumerate(alive) if i not in drop]
+            alive = [alive[j] for j in keep]
+            if not alive:
+                break
+            if drop:
+                sel = torch.tensor(keep)
+                params = {n: p.index_select(0, sel).contiguous() for n, p in params.items()}
+                stepper.keep(sel)
+    return finals
+
+
 def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, epochs: int,
                   batch_size: int, lr: float, optimizer: str = "sgd", seed: int = 0,
                   momentum: float = 0.9, weight_decay: float = 0.0,
@@ -308,12 +405,9 @@ def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, 
     """Train one copy of ``model`` per schedule, all at once; ``model`` itself is not changed.
 
     Every copy starts from ``model``'s weights and sees the same batches (same
-    ``seed``), exactly as K calls of :func:`train` would; the K models are
-    stacked and run through ``torch.func.vmap``, and the optimizer
-    (``"sgd"`` with ``momentum``, or ``"adamw"``) is torch's update rule
-    written out with one lr per model. Results equal :func:`train`'s up to
-    float rounding. No plateau, no custom optimizer, no buffers (batch norm):
-    use :func:`train` for those. ``callback`` is called once per run per epoch.
+    ``seed``), exactly as K calls of :func:`train` would (see :func:`fit_batched`).
+    No plateau, no custom optimizer, no buffers (batch norm): use :func:`train`
+    for those. ``callback`` is called once per run per epoch.
 
     >>> from lrkit.lab.data import load_dataset
     >>> from lrkit.lab.models import make_model
@@ -322,67 +416,36 @@ def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, 
     >>> [round(r.lr[-1], 6) for r in runs], [r.total_steps for r in runs]
     ([0.1, 0.016667], [6, 6])
     """
-    import torch
-    from torch.func import functional_call, grad_and_value, vmap
-
-    _check_common("train_batched", data, epochs, batch_size, momentum, weight_decay, seed)
-    lr = _positive("train_batched", "lr", lr)
-    if optimizer not in ("sgd", "adamw"):
-        raise SpecError(f"train_batched(): optimizer must be 'sgd' or 'adamw'; got optimizer={optimizer!r}")
+    _check_common("train_batched", data, epochs, batch_size, momentum, weight_decay)
+    integer("train_batched", "seed", seed, ge=0)
+    lr = float(number("train_batched", "lr", lr, gt=0))
+    one_of("train_batched", "optimizer", optimizer, ("sgd", "adamw"))
     if not schedules:
-        raise SpecError("train_batched(): schedules must hold at least one schedule; got schedules=[]")
+        raise fail("train_batched", "schedules", "a list holding at least one schedule", [])
     if any(True for _ in model.buffers()):
-        raise SpecError("train_batched(): model must have no buffers (batch norm); use train() for it")
+        raise fail("train_batched", "model", "a model without buffers (batch norm); use train() for it", model)
     spe = steps_per_epoch(data, batch_size)
-    total_steps = epochs * spe
-    texts, bound = zip(*(_bound("train_batched", s, total_steps, spe) for s in schedules))
+    texts, bound = zip(*(_bound("train_batched", s, epochs * spe, spe) for s in schedules))
     labels = list(texts) if labels is None else list(labels)
-    k = len(bound)
-    lrs64 = np.stack([s.values(np.arange(total_steps, dtype=np.float64)) for s in bound]) * lr
-    lrs = torch.from_numpy(lrs64.astype(np.float32))
-    planned = [row.tolist() for row in lrs64]
-    runs = [RunResult(lab, str(s), int(seed), spe, batched=True, spec=text)
-            for lab, s, text in zip(labels, bound, texts)]
+    members = [Member(s, lr, seed, model) for s in bound]
 
-    net = copy.deepcopy(model)
-    params = {n: p.detach().unsqueeze(0).repeat(k, *([1] * p.dim())).contiguous()
-              for n, p in net.named_parameters()}
+    def report(epoch: int, alive: list[int]) -> list[int]:
+        if callback is not None:
+            for i in alive:
+                callback(members[i].result)
+        return []
 
-    def loss_fn(p, xb, yb):
-        return torch.nn.functional.cross_entropy(functional_call(net, p, (xb,)), yb)
-
-    grad_fn = vmap(grad_and_value(loss_fn), in_dims=(0, None, None))
-    logits_fn = vmap(lambda p, xb: functional_call(net, p, (xb,)), in_dims=(0, None))
-    stepper = (_sgd if optimizer == "sgd" else _adamw)(params, momentum=momentum, weight_decay=weight_decay)
-    x, y, xv, yv = _tensors(data)
-    torch.manual_seed(seed)
-    start = time.perf_counter()
-    t = 0
-    for order in _orders(seed, len(y), epochs):
-        perm = torch.from_numpy(order)
-        total = torch.zeros(k, dtype=torch.float64)
-        for b in range(spe):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
-            grads, losses = grad_fn(params, x[idx], y[idx])
-            with torch.no_grad():
-                stepper(params, grads, lrs[:, t])
-            total += losses.detach().double() * len(idx)
-            t += 1
-        with torch.no_grad():
-            out = logits_fn(params, xv)
-            val_loss = torch.nn.functional.cross_entropy(
-                out.transpose(1, 2), yv.expand(k, -1), reduction="none").mean(dim=1)
-            val_acc = (out.argmax(dim=2) == yv).double().mean(dim=1)
-        elapsed = (time.perf_counter() - start) / k
-        for i, r in enumerate(runs):
-            r.lr = planned[i][:t]
-            r.train_loss.append(total[i].item() / len(y))
-            r.val_loss.append(val_loss[i].item())
-            r.val_acc.append(val_acc[i].item())
-            r.wall_time = elapsed
-            if callback is not None:
-                callback(r)
+    fit_batched(members, data, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                momentum=momentum, weight_decay=weight_decay, on_epoch=report)
+    runs = []
+    for m, label, text in zip(members, labels, texts):
+        m.result.label, m.result.spec = label, text
+        runs.append(m.result)
     return runs
+
+
+def _scale(plateau: Plateau | None) -> float:
+    return 1.0 if plateau is None else plateau.scale
 
 
 # ------------------------------------------- torch's update rules, K models
@@ -390,43 +453,53 @@ def _per_model(v, p):
     return v.view((-1,) + (1,) * (p.dim() - 1))
 
 
-def _sgd(params: dict, *, momentum: float, weight_decay: float):
+class _SGD:
     """``torch.optim.SGD`` (dampening 0, no Nesterov) with one lr per model."""
-    bufs: dict = {}
 
-    def step(params, grads, lr):
+    def __init__(self, params: dict, *, momentum: float, weight_decay: float) -> None:
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.bufs: dict[str, Any] = {}
+
+    def step(self, params, grads, lr) -> None:
         for n, p in params.items():
             g = grads[n]
-            if weight_decay:
-                g = g.add(p, alpha=weight_decay)
-            if momentum:
-                if n in bufs:
-                    g = bufs[n].mul_(momentum).add_(g)
+            if self.weight_decay:
+                g = g.add(p, alpha=self.weight_decay)
+            if self.momentum:
+                if n in self.bufs:
+                    g = self.bufs[n].mul_(self.momentum).add_(g)
                 else:
-                    g = bufs[n] = g.clone()
+                    g = self.bufs[n] = g.clone()
             p.sub_(_per_model(lr, p) * g)
 
-    return step
+    def keep(self, sel) -> None:
+        self.bufs = {n: b.index_select(0, sel).contiguous() for n, b in self.bufs.items()}
 
 
-def _adamw(params: dict, *, momentum: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8):
+class _AdamW:
     """``torch.optim.AdamW`` (no amsgrad) with one lr per model; ``momentum`` is unused."""
-    import torch
 
-    m = {n: torch.zeros_like(p) for n, p in params.items()}
-    v = {n: torch.zeros_like(p) for n, p in params.items()}
-    count = [0]
+    def __init__(self, params: dict, *, momentum: float, weight_decay: float,
+                 betas=(0.9, 0.999), eps: float = 1e-8) -> None:
+        import torch
 
-    def step(params, grads, lr):
-        count[0] += 1
-        bc1 = 1 - betas[0] ** count[0]
-        bc2_sqrt = (1 - betas[1] ** count[0]) ** 0.5
+        self.weight_decay, self.betas, self.eps, self.count = weight_decay, betas, eps, 0
+        self.m = {n: torch.zeros_like(p) for n, p in params.items()}
+        self.v = {n: torch.zeros_like(p) for n, p in params.items()}
+
+    def step(self, params, grads, lr) -> None:
+        self.count += 1
+        b1, b2 = self.betas
+        bc1 = 1 - b1 ** self.count
+        bc2_sqrt = (1 - b2 ** self.count) ** 0.5
         for n, p in params.items():
             g, lr_p = grads[n], _per_model(lr, p)
-            p.mul_(1 - lr_p * weight_decay)
-            m[n].lerp_(g, 1 - betas[0])
-            v[n].mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
-            denom = (v[n].sqrt() / bc2_sqrt).add_(eps)
-            p.sub_((lr_p / bc1) * m[n] / denom)
+            p.mul_(1 - lr_p * self.weight_decay)
+            self.m[n].lerp_(g, 1 - b1)
+            self.v[n].mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (self.v[n].sqrt() / bc2_sqrt).add_(self.eps)
+            p.sub_((lr_p / bc1) * self.m[n] / denom)
 
-    return step
+    def keep(self, sel) -> None:
+        self.m = {n: t.index_select(0, sel).contiguous() for n, t in self.m.items()}
+        self.v = {n: t.index_select(0, sel).contiguous() for n, t in self.v.items()}
