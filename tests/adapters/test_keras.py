@@ -276,6 +276,7 @@ def test_docs_keras_jax_examples_run(capsys):
 
 
 # ------------------------------------------------------ the JAX backend
+@pytest.mark.slow
 def test_jax_backend_fit_plateau_and_reload(tmp_path):
     """The same fit + plateau + .keras reload on KERAS_BACKEND=jax (a jitted
     train step: the callback must re-trace when the scale changes)."""

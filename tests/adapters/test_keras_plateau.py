@@ -104,6 +104,7 @@ def test_mixed_precision_in_process(kind):
     check_mixed_precision(kind, got)
 
 
+@pytest.mark.slow
 def test_mixed_precision_jax_backend():
     code = f"""
 import json, sys

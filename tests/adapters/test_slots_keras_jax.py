@@ -19,6 +19,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 import lrkit as lk  # noqa: E402
 import lrkit.keras  # noqa: E402
@@ -89,6 +90,7 @@ def test_slot_keras_mixed_precision():
     check_mixed_precision(got)
 
 
+@pytest.mark.slow
 def test_slot_keras_rows_on_the_jax_backend():
     code = f"""
 import json, sys

@@ -46,6 +46,7 @@ def test_slot_plain_torch_loop():
 lightning = pytest.importorskip("lightning.pytorch")
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning"),
     pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning"),
     pytest.mark.filterwarnings("ignore:.*number of training batches.*:UserWarning"),

@@ -20,7 +20,8 @@ from lrkit.torch import Scheduler
 STEPS = 8
 
 # dynamo itself trips over torch.jit's deprecation while tracing Adam (torch-internal, not lrkit)
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")]
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import lrkit as lk
+
+pytestmark = pytest.mark.slow  # subprocesses, training, several processes or a compiler
 
 WORKER = Path(__file__).with_name("_dist_worker.py")
 

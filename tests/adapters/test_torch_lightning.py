@@ -12,6 +12,7 @@ from lrkit.torch import Scheduler
 # Lightning's own advice (DataLoader workers, batches per epoch on a tiny set) and its use of a
 # torch pytree API that torch 2.13 deprecates: unrelated to lrkit
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning"),
     pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning"),
     pytest.mark.filterwarnings("ignore:.*number of training batches.*:UserWarning"),

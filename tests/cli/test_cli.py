@@ -12,6 +12,8 @@ import pytest
 
 import lrkit as lk
 
+pytestmark = pytest.mark.slow  # subprocesses, training, several processes or a compiler
+
 ENV = dict(os.environ, MPLBACKEND="Agg")
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from lrkit.lab import experiments
 
+pytestmark = pytest.mark.slow  # subprocesses, training, several processes or a compiler
+
 ENV = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
 
 

@@ -11,6 +11,8 @@ import pytest
 import lrkit as lk
 from lrkit.lab import experiments
 
+pytestmark = pytest.mark.slow  # subprocesses, training, several processes or a compiler
+
 NAMES = experiments.names()
 
 

@@ -11,6 +11,7 @@ from lrkit.cli import main
 from lrkit.lab.data import load_dataset
 
 
+@pytest.mark.slow
 def test_builtin_splits_are_disjoint_and_fixed():
     two, three = load_dataset("digits"), load_dataset("digits", test=True)
     assert two.sizes() == {"train": 1437, "val": 360, "test": 0}

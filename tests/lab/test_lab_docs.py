@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
 from lab_helpers import lrkit, results
+
+pytestmark = pytest.mark.slow  # subprocesses, training, several processes or a compiler
 
 DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "lab.md")
 

@@ -74,6 +74,7 @@ def test_results_json_is_strict_json(done):
     assert doc["verdict"]["top_group"] and all(isinstance(r["test"], list) for r in doc["runs"])
 
 
+@pytest.mark.slow
 def test_the_users_matplotlib_is_left_alone(tmp_path):
     code = ("import matplotlib; matplotlib.use('svg'); from lrkit.lab import compare; "
             f"compare(schedules=['constant()'], seeds=2, epochs=1, lrs=[0.1], out={str(tmp_path)!r}, "

@@ -92,6 +92,7 @@ def test_snapshot_errors():
         SnapshotEnsemble([])
 
 
+@pytest.mark.slow
 def test_ensemble_beats_its_last_snapshot_on_mnist1d(one_thread):
     """6 cycles of cosine(250) on MNIST-1D; the average of the last 3 snapshots has a
     clearly lower validation loss than the last snapshot alone (measured over seeds
