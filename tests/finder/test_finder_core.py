@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import lrkit as lk
+from lrkit.checks import show
 from lrkit.finder import RangeTestResult, range_test, smooth_losses, sweep_lrs
 from lrkit.finder import heuristics as h
 
@@ -29,7 +30,7 @@ def fastai_valley(lrs, losses):
     max_start, max_end = 0, 0
     lds = [1] * n
     for i in range(1, n):
-        for j in range(0, i):
+        for j in range(i):
             if (losses[i] < losses[j]) and (lds[i] < lds[j] + 1):
                 lds[i] = lds[j] + 1
             if lds[max_end] < lds[i]:
@@ -157,38 +158,18 @@ def test_skip_covers_the_moving_average_warm_up():
     assert h.skip_count(10 * k, 0.98) == k
 
 
-def test_choice_is_steepest_unless_it_runs_into_the_minimum():
-    assert h.choose({"steepest": 1e-3, "valley": 1e-4, "min/10": 1e-3}) == ("steepest", None)   # 4x below 1e-2
-    assert h.choose({"steepest": 2.6e-3, "valley": 1e-4, "min/10": 1e-3}) == ("min/10", None)
-    assert h.choose({"steepest": None, "valley": 1e-4, "min/10": 1e-3}) == ("min/10", None)
-    assert h.choose({"steepest": 1e-3, "valley": 1e-4, "min/10": None}) == ("steepest", None)
-    assert h.choose({"steepest": None, "valley": 1e-4, "min/10": None}) == ("valley", None)
-    assert h.choose({"steepest": None, "valley": None, "min/10": None})[0] is None
-
-
-def test_result_fields_follow_their_rules():
-    lrs, s = sigmoid_curve()
-    r = replay(np.r_[s, [1e6]], start=1e-6, end=1.0, steps=100, smooth=0.0)
-    assert sorted(r.suggestions) == ["min/10", "steepest", "valley"]
-    have = [v for v in r.suggestions.values() if v is not None]
-    assert r.spread == pytest.approx(math.log10(max(have) / min(have)))
-    assert r.suggestion == r.suggestions[r.method]
-    lr_min = r.lrs[h.skip_count(len(r.lrs), 0.0) + int(np.argmin(r.smoothed[h.skip_count(len(r.lrs), 0.0):]))]
-    high = max(lr_min / 3, r.suggestion)
-    assert r.range == pytest.approx((high / 10, high))
-    assert r.range[0] <= r.suggestion <= r.range[1]
-    assert dict(r.reasons) == {}
+# the default choice, rise/4 and the range: tests/finder/test_finder_heuristics.py
 
 
 # ----------------------------------------------------- never None without why
 def test_too_few_points_gives_reasons_not_bare_none():
     r = replay([1.0, 1.0, 1.0, float("nan")], steps=100)
     assert len(r.lrs) == 3 and r.stopped_early
-    for name in ("steepest", "valley", "min/10"):
+    for name in ("steepest", "valley", "min/10", "rise/4"):
         assert r.suggestions[name] is None
         assert r.reasons[name] == "only 3 points recorded before the sweep stopped; need >= 5"
     assert r.suggestion is None and r.method is None and r.range is None and r.spread is None
-    assert set(r.reasons) == {"steepest", "valley", "min/10", "suggestion", "spread", "range"}
+    assert set(r.reasons) == {"steepest", "valley", "min/10", "rise/4", "suggestion", "spread", "range"}
     with pytest.raises(lk.SpecError, match=r"^RangeTestResult.one_cycle\(\): the range test gave no range: "):
         r.one_cycle(1000)
 
@@ -211,7 +192,7 @@ def test_a_loss_still_falling_at_the_end_says_raise_end():
 
 # --------------------------------------------------------- result as a value
 def test_result_is_immutable():
-    lrs, s = sigmoid_curve()
+    _lrs, s = sigmoid_curve()
     r = replay(np.r_[s, [1e6]], start=1e-6, end=1.0, steps=100)
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.suggestion = 1.0
@@ -222,7 +203,7 @@ def test_result_is_immutable():
 
 
 def test_to_dict_is_json_and_summary_names_everything():
-    lrs, s = sigmoid_curve()
+    _lrs, s = sigmoid_curve()
     r = replay(np.r_[s, [1e6]], start=1e-6, end=1.0, steps=100)
     d = json.loads(json.dumps(r.to_dict()))
     assert d["lrs"] == r.lrs.tolist() and d["suggestion"] == r.suggestion and d["method"] == r.method
@@ -235,7 +216,7 @@ def test_to_dict_is_json_and_summary_names_everything():
 
 
 def test_one_cycle_hand_off_peaks_at_the_range_in_absolute_lr():
-    lrs, s = sigmoid_curve()
+    _lrs, s = sigmoid_curve()
     r = replay(np.r_[s, [1e6]], start=1e-6, end=1.0, steps=100)
     low, high = r.range
     sched = r.one_cycle(1000)
@@ -246,7 +227,7 @@ def test_one_cycle_hand_off_peaks_at_the_range_in_absolute_lr():
 
 
 def test_plot_writes_a_png_and_returns_a_figure_without_path(tmp_path):
-    lrs, s = sigmoid_curve()
+    _lrs, s = sigmoid_curve()
     r = replay(np.r_[s, [1e6]], start=1e-6, end=1.0, steps=100)
     out = tmp_path / "f.png"
     assert r.plot(str(out)) == str(out)
@@ -256,7 +237,7 @@ def test_plot_writes_a_png_and_returns_a_figure_without_path(tmp_path):
     assert ax.get_xscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(lab.startswith(f"{r.method} ") and "suggestion" in lab for lab in labels)
-    assert sum(lab.split()[0] in ("steepest", "valley", "min/10") for lab in labels) == 3
+    assert sum(lab.split()[0] in ("steepest", "valley", "min/10", "rise/4") for lab in labels) == 4
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -318,8 +299,8 @@ def test_suggestion_within_3x_of_the_known_best_lr(problem, kw):
     ({"smooth": 1.0}, "range_test(): smooth must be < 1; got smooth=1"),
     ({"smooth": -0.1}, "range_test(): smooth must be >= 0; got smooth=-0.1"),
     ({"diverge": 1.0}, "range_test(): diverge must be > 1; got diverge=1"),
-    ({"callback": 3}, "range_test(): callback must be a callable callback(i, lr, loss, smoothed) or None; "
-                      "got callback=3"),
+    ({"callback": 3}, ("range_test(): callback must be a callable callback(i, lr, loss, smoothed) or None; "
+                      "got callback=3")),
 ])
 def test_bad_arguments_name_function_parameter_rule_and_value(kw, message):
     with pytest.raises(lk.SpecError) as e:
@@ -335,6 +316,7 @@ def test_bad_train_step():
     assert str(e.value) == "range_test(): train_step must return the loss as a number; got train_step(0.001) -> 'x'"
 
 
+@pytest.mark.slow
 def test_core_imports_no_framework():
     code = ("import sys, lrkit.finder as f; f.range_test(lambda lr: 1.0, steps=5); "
             "print(sorted(m for m in ('torch', 'jax', 'keras', 'tensorflow', 'matplotlib') if m in sys.modules))")
@@ -355,3 +337,26 @@ def test_steepest_never_picks_the_last_point():
     r = replay(np.linspace(3, 1, 5) ** 3, start=1e-3, end=10, steps=5, smooth=0.0)
     assert not r.stopped_early and r.suggestions["steepest"] < 10
     assert r.suggestion == r.suggestions["steepest"] and r.reasons["min/10"].endswith("raise `end`")
+
+
+@pytest.mark.parametrize("steps, message", [
+    (10 ** 12, "range_test(): steps must be <= 1000000; got steps=1000000000000"),
+    (10 ** 400, f"range_test(): steps must be finite; got steps={show(10 ** 400)}"),
+])
+def test_a_sweep_too_long_to_hold_is_refused_before_it_starts(steps, message):
+    calls = []
+    with pytest.raises(lk.SpecError) as e:
+        range_test(lambda lr: calls.append(lr) or 1.0, steps=steps)
+    assert str(e.value) == message and calls == []
+
+
+@pytest.mark.slow
+def test_plot_leaves_the_callers_matplotlib_alone(tmp_path):
+    code = ("import matplotlib; matplotlib.use('svg'); import matplotlib.pyplot as plt; import numpy as np; "
+            "import lrkit.finder as lf; it = iter(list(np.linspace(3, 1, 60)) + [1e6] * 40); "
+            "r = lf.range_test(lambda lr: next(it), start=1e-4, end=1.0, steps=100); "
+            f"r.plot({str(tmp_path / 'f.png')!r}); fig = r.plot(); "
+            "print(matplotlib.get_backend(), plt.get_fignums(), type(fig).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["svg", "[]", "Figure"]
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -14,6 +14,7 @@ from lrkit.lab.data import load_dataset
 from lrkit.lab.models import make_model
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.slow  # trains models
 BUDGET = 300      # training steps per run (about 13 epochs of digits, 5 of MNIST-1D)
 
 

@@ -228,14 +228,14 @@ def test_amp_with_grad_scaler_and_bfloat16_autocast_restores_the_scaler():
 @pytest.mark.parametrize("kw, message", [
     ({"model": "m"}, "find_lr(): model must be a torch.nn.Module; got model='m'"),
     ({"optimizer": None}, "find_lr(): optimizer must be a torch.optim.Optimizer; got optimizer=None"),
-    ({"loss_fn": None}, "find_lr(): loss_fn must be a callable loss_fn(output, target) (or pass train_step=); "
-                        "got loss_fn=None"),
+    ({"loss_fn": None}, ("find_lr(): loss_fn must be a callable loss_fn(output, target) (or pass train_step=); "
+                        "got loss_fn=None")),
     ({"accumulate": 0}, "find_lr(): accumulate must be >= 1; got accumulate=0"),
     ({"accumulate": 1.5}, "find_lr(): accumulate must be a whole number >= 1; got accumulate=1.5"),
     ({"steps": 2}, "find_lr(): steps must be >= 5; got steps=2"),
     ({"end": 1e-9}, "find_lr(): end must be > start=1e-07; got end=1e-09"),
-    ({"autocast": "bf16"}, "find_lr(): autocast must be a torch dtype (e.g. torch.bfloat16) or None; "
-                           "got autocast='bf16'"),
+    ({"autocast": "bf16"}, ("find_lr(): autocast must be a torch dtype (e.g. torch.bfloat16) or None; "
+                           "got autocast='bf16'")),
     ({"data": 3}, "find_lr(): data must be an iterable of batches (a DataLoader, a list); got data=3"),
 ])
 def test_bad_arguments(kw, message):

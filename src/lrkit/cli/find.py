@@ -13,6 +13,8 @@ import json
 import os
 import sys
 
+from ..checks import show, suggest
+from ..finder.core import MAX_STEPS
 from . import UsageError, positive_float, positive_int
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -29,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS,
                    help="sgd (momentum 0.9) or adamw (torch defaults); default sgd")
     p.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="default 64")
-    p.add_argument("--steps", type=positive_int, default=100, metavar="N", help="sweep length, >= 5; default 100")
+    p.add_argument("--steps", type=positive_int, default=100, metavar="N",
+                   help=f"sweep length, 5 .. {MAX_STEPS}; default 100")
     p.add_argument("--start", type=positive_float, default=1e-7, metavar="LR", help="first lr; default 1e-7")
     p.add_argument("--end", type=positive_float, default=10.0, metavar="LR", help="last lr; default 10")
     p.add_argument("--mode", default="exp", choices=("exp", "linear"), help="lr spacing; default exp")
@@ -44,12 +47,19 @@ def register(sub) -> None:
 def _check(args) -> None:
     if args.steps < 5:
         raise UsageError(f"--steps must be >= 5; got --steps={args.steps}")
+    if args.steps > MAX_STEPS:
+        raise UsageError(f"--steps must be <= {MAX_STEPS}; got --steps={show(args.steps)}")
+    if not 0 <= args.seed < 2 ** 63:
+        raise UsageError(f"--seed must be a whole number in [0, 2**63); got --seed={show(args.seed)}")
     if not args.end > args.start:
         raise UsageError(f"--end must be > --start; got --start={args.start:g} --end={args.end:g}")
     if not 0 <= args.smooth < 1:
         raise UsageError(f"--smooth must be in [0, 1); got --smooth={args.smooth:g}")
     if args.data not in ("digits", "mnist1d") and not args.data.endswith(".npz"):
-        raise UsageError(f"--data must be digits, mnist1d or a .npz path; got --data={args.data!r}")
+        raise UsageError(f"--data must be digits, mnist1d or a .npz path{suggest(args.data, ('digits', 'mnist1d'))}; "
+                         f"got --data={args.data!r}")
+    if args.data.endswith(".npz") and not os.path.isfile(args.data):
+        raise UsageError(f"--data must be digits, mnist1d or an existing .npz file; got --data={args.data!r}")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UsageError(f"--out must be a folder; got --out={args.out!r}, which is a file")
 
@@ -94,6 +104,7 @@ def run(args) -> int:
     from ..torch import find_lr
 
     model = make_model(args.model, data.n_features, data.n_classes, seed=args.seed)
+    optimizer: torch.optim.Optimizer
     if args.optimizer == "sgd":
         optimizer = torch.optim.SGD(model.parameters(), lr=args.start, momentum=0.9)
     else:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from ..checks import fail, fmt, number, one_of, show
 from ..errors import SpecError
-from ..schedules.base import fail, fmt, number, one_of, show
 from .result import MIN_POINTS, RangeTestResult
 
-__all__ = ["MODES", "range_test", "run_sweep", "smooth_losses", "sweep_lrs"]
+__all__ = ["MAX_STEPS", "MODES", "range_test", "run_sweep", "smooth_losses", "sweep_lrs"]
 
 MODES = ("exp", "linear")
+MAX_STEPS = 1_000_000   # a sweep holds its lrs in memory; a range test needs hundreds of steps, not millions
 
 
 def check_args(fn: str, start: Any, end: Any, steps: Any, mode: Any, smooth: Any,
@@ -33,7 +35,7 @@ def check_args(fn: str, start: Any, end: Any, steps: Any, mode: Any, smooth: Any
         raise fail(fn, "end", f"> start={fmt(start)}", end)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
         raise fail(fn, "steps", "a whole number", steps)
-    steps = int(number(fn, "steps", int(steps), ge=MIN_POINTS))
+    steps = int(number(fn, "steps", int(steps), ge=MIN_POINTS, le=MAX_STEPS))
     mode = one_of(fn, "mode", mode, MODES)
     smooth = float(number(fn, "smooth", smooth, ge=0, lt=1))
     diverge = float(number(fn, "diverge", diverge, gt=1))

@@ -1,10 +1,11 @@
 """Reading a learning rate off a range-test curve.
 
-Every rule reads the smoothed losses ``s`` against ``x = log10(lr)`` and
-returns ``(lr, None)`` or ``(None, reason)``. None of them chooses among the
-first ``skip`` points (:func:`skip_count`: 25 of 100 at ``smooth=0.98``),
-where the debiased moving average still rests on a handful of noisy losses.
-``e`` below is the index of the lowest smoothed loss after those points.
+Every rule returns ``(lr, None)`` or ``(None, reason)``. None of them chooses
+among the first ``skip`` points (:func:`skip_count`: 25 of 100 at
+``smooth=0.98``), where the debiased moving average still rests on a handful
+of noisy losses. Three rules read the smoothed losses ``s`` (the moving
+average) against ``x = log10(lr)``, with ``e`` the index of the lowest
+smoothed loss after the skipped points:
 
 - ``steepest``: the most negative slope ``(s[j] - s[i]) / (x[j] - x[i])``
   over the decade of lr centred on each point (``i``, ``j`` the first and
@@ -17,6 +18,11 @@ where the debiased moving average still rests on a handful of noisy losses.
   ``m - L_m + floor(L_m/3) + floor(L_m/6)``, about half-way along.
 - ``min/10``: ``lr[e] / 10``.
 
+One reads the centred curve of :mod:`lrkit.finder.curve`, which does not lag:
+
+- ``rise/4``: a quarter of the lr where the centred loss starts to rise
+  measurably above its bottom.
+
 :func:`choose` picks one and :func:`lr_range` gives the one-cycle pair.
 """
 
@@ -26,11 +32,15 @@ import math
 
 import numpy as np
 
-__all__ = ["MIN_POINTS", "STEEPEST_WITHIN", "choose", "lr_range", "min_over_10", "skip_count",
-           "steepest", "valley"]
+from .curve import Reading
+
+__all__ = ["MIN_POINTS", "RANGE_OVER", "RISE_OVER", "SHALLOW_PEAK", "choose", "lr_range", "min_over_10",
+           "rise_over_4", "skip_count", "steepest", "valley"]
 
 MIN_POINTS = 5
-STEEPEST_WITHIN = 4.0
+RISE_OVER = 4.0     # the default stays this factor below the lr where the loss starts to rise
+RANGE_OVER = 3.0    # the range's high end: this factor below it
+SHALLOW_PEAK = 2.0  # on a curve that fell by less than a third: the high end, in units of the suggestion
 _HALF_WINDOW = 0.5  # decades each side of the point for the steepest secant
 
 
@@ -87,7 +97,7 @@ def valley(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[float | None,
     >>> bool(valley(lrs, s, smooth=0.0)[0] == lrs[3])
     True
     """
-    e, why = _bottom(lrs, s, smooth)
+    _, why = _bottom(lrs, s, smooth)
     if why:
         return None, why
     skip = skip_count(len(s), smooth)
@@ -121,43 +131,92 @@ def min_over_10(lrs: np.ndarray, s: np.ndarray, smooth: float, *, completed: boo
     return float(lrs[e] / 10), None
 
 
-def choose(suggestions: dict[str, float | None]) -> tuple[str | None, str | None]:
-    """The heuristic to trust: ``steepest`` while it lies at least
-    ``STEEPEST_WITHIN`` (4x) below the lr of the lowest loss (``10 * min/10``),
-    else ``min/10``.
+def rise_over_4(lrs: np.ndarray, reading: Reading) -> tuple[float | None, str | None]:
+    """A quarter of the lr where the centred loss starts to rise: from there it stays more than 2 noise
+    units above its bottom for a quarter decade (:mod:`lrkit.finder.curve`).
 
-    The moving average lags the raw loss, so a steepest point that runs up
-    against the minimum marks the lag, not the best lr. With one of the two
-    missing the other is taken, with both missing ``valley``.
+    >>> from lrkit.finder.curve import read
+    >>> lrs = np.logspace(-3, 1, 5); losses = np.array([3, 2.8, 2, 1, 9.0])
+    >>> rise_over_4(lrs, read(lrs, losses, skip=1))
+    (2.5, None)
 
-    >>> choose({"steepest": 0.05, "valley": 0.003, "min/10": 0.02})
+    It is none when the loss rises from the start (within a decade of the first point read).
+    """
+    if reading.rise is None:
+        return None, "the loss never rose measurably: no blow-up in the sweep"
+    x = np.log10(lrs)
+    if x[reading.rise] - x[reading.skip] < 1.0:
+        return None, (f"the loss rose within a decade of lr={lrs[reading.skip]:.3g}; "
+                      f"the sweep starts too high: lower `start`")
+    return float(lrs[reading.rise] / RISE_OVER), None
+
+
+def choose(suggestions: dict[str, float | None], reading: Reading) -> tuple[str | None, str | None]:
+    """The heuristic to trust, by what the sweep shows (:mod:`lrkit.finder.curve`):
+
+    - the loss fell deeply (by at least a third): the lower of ``steepest`` and
+      ``rise/4``. The moving average lags the raw loss, so on a curve that
+      collapses over a few steps its steepest point runs up against the bottom,
+      where training at a constant lr is at the edge of diverging; a quarter of
+      the lr where the loss starts to rise caps it (with neither: ``min/10``,
+      then ``valley``);
+    - it fell measurably but by less than a third: ``min/10``. The sweep barely
+      trained the model, and the fall it shows is mostly the start of
+      instability: its steepest point and its rise come late (then ``rise/4``
+      or ``steepest``, the lower, then ``valley``);
+    - it never fell measurably (the sweep only shows where training blows up): ``rise/4``.
+
+    >>> from lrkit.finder.curve import read
+    >>> lrs = np.logspace(-3, 1, 9); deep = read(lrs, [3, 3, 3, 2, 1, 1, 1, 5, 9.0], skip=1)
+    >>> choose({"steepest": 0.05, "valley": 0.003, "min/10": 0.02, "rise/4": 0.1}, deep)
     ('steepest', None)
-    >>> choose({"steepest": 0.1, "valley": 0.003, "min/10": 0.02})
+    >>> choose({"steepest": 0.2, "valley": 0.003, "min/10": 0.02, "rise/4": 0.1}, deep)
+    ('rise/4', None)
+    >>> shallow = read(lrs, [3, 3, 3, 2.9, 2.8, 2.8, 2.8, 5, 9.0], skip=1)
+    >>> choose({"steepest": 0.2, "valley": 0.003, "min/10": 0.02, "rise/4": 0.1}, shallow)
     ('min/10', None)
     """
-    st, mn = suggestions.get("steepest"), suggestions.get("min/10")
-    if st is not None and mn is not None:
-        return ("steepest" if st * STEEPEST_WITHIN <= mn * 10 else "min/10"), None
-    for name in ("steepest", "min/10", "valley"):
+    if not reading.fell:
+        if suggestions.get("rise/4") is not None:
+            return "rise/4", None
+        return None, "the loss neither fell nor rose measurably during the sweep: widen it (`start`, `end`)"
+    if not reading.deep and suggestions.get("min/10") is not None:
+        return "min/10", None
+    have = {k: v for k in ("steepest", "rise/4") if (v := suggestions.get(k)) is not None}
+    if have:
+        return min(have, key=have.__getitem__), None
+    for name in ("min/10", "valley"):
         if suggestions.get(name) is not None:
             return name, None
     return None, "no heuristic applies (see the other reasons)"
 
 
-def lr_range(lrs: np.ndarray, s: np.ndarray, smooth: float, suggestion: float | None, *,
+def lr_range(lrs: np.ndarray, reading: Reading, suggestion: float | None, *,
              completed: bool) -> tuple[tuple[float, float] | None, str | None]:
-    """``(low, high)`` for one-cycle / cyclic schedules: ``high = max(lr_min / 3,
-    suggestion)`` with ``lr_min`` the lr of the lowest smoothed loss (a third
-    of it stays on the falling side of the minimum, where Smith puts the top
-    of a cycle), ``low = high / 10`` (where a one-cycle starts).
+    """``(low, high)`` for one-cycle / cyclic schedules, ``low = high / 10`` (where a
+    one-cycle starts). When the loss fell deeply, ``high = max(rise / 3,
+    suggestion)`` with ``rise`` the lr where the centred loss starts to rise;
+    when it fell by less than a third, ``high = 2 x suggestion`` (the rise is
+    late on such curves). None, with a reason, when the loss never fell
+    measurably (no lr is known to make progress) or, on a deep curve, never
+    rose (the sweep stopped short of where training breaks down).
 
-    >>> lr_range(np.logspace(-3, 1, 5), np.array([3, 2.8, 2, 1, 9.0]), 0.0, 0.01, completed=False)
-    ((0.03333333333333333, 0.3333333333333333), None)
+    >>> from lrkit.finder.curve import read
+    >>> lrs = np.logspace(-3, 1, 5); losses = np.array([3, 2.8, 2, 1, 9.0])
+    >>> lr_range(lrs, read(lrs, losses, skip=1), 0.01, completed=False)
+    ((0.33333333333333337, 3.3333333333333335), None)
     """
     if suggestion is None:
         return None, "no suggestion to build it on"
-    e, why = _bottom(lrs, s, smooth)
-    if completed and e == len(s) - 1:
-        return None, f"the loss was still falling at the last lr={lrs[-1]:.3g}; raise `end`"
-    high = max(float(lrs[e]) / 3, suggestion)
+    if not reading.fell:
+        return None, (f"the loss never fell measurably (by {reading.drop:.3g}, less than twice the noise "
+                      f"{reading.noise[reading.top]:.3g} of one loss): no lr is known to make progress")
+    if not reading.deep:
+        return (SHALLOW_PEAK * suggestion / 10, SHALLOW_PEAK * suggestion), None
+    if reading.rise is None:
+        if completed and reading.bottom == len(lrs) - 1:
+            return None, f"the loss was still falling at the last lr={lrs[-1]:.3g}; raise `end`"
+        return None, (f"the loss never rose measurably after lr={lrs[reading.bottom]:.3g}: the sweep ended "
+                      f"before training breaks down; raise `end`")
+    high = max(float(lrs[reading.rise]) / RANGE_OVER, suggestion)
     return (high / 10, high), None

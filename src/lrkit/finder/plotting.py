@@ -6,17 +6,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..plot import pyplot
+from ..errors import MissingDependencyError
+from .curve import centred
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import RangeTestResult
 
 __all__ = ["plot_result"]
 
-_COLORS = {"steepest": "tab:red", "valley": "tab:green", "min/10": "tab:purple"}
+_COLORS = {"steepest": "tab:red", "valley": "tab:green", "min/10": "tab:purple", "rise/4": "tab:brown"}
 
 
-def _ylim(r: "RangeTestResult") -> tuple[float, float] | None:
+def _ylim(r: RangeTestResult) -> tuple[float, float] | None:
     """Keep the falling part readable: the divergent tail may be off the chart."""
     s = r.smoothed
     if len(s) < 2:
@@ -28,40 +29,44 @@ def _ylim(r: "RangeTestResult") -> tuple[float, float] | None:
     return lo - pad, top + 3 * pad
 
 
-def plot_result(r: "RangeTestResult", path: str | None = None, *, title: str | None = None):
-    """Draw ``r`` (see :meth:`RangeTestResult.plot`); a PNG at ``path`` or the Figure."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=110)
-    try:
-        if len(r.lrs):
-            ax.plot(r.lrs, r.losses, color="0.6", lw=0.8, alpha=0.7, label="loss")
-            ax.plot(r.lrs, r.smoothed, color="tab:blue", lw=2.0, label=f"smoothed (smooth={r.smooth:g})")
-            ax.set_xscale("log")
-            lim = _ylim(r)
-            if lim:
-                ax.set_ylim(*lim)
-        if r.range:
-            ax.axvspan(*r.range, color="tab:orange", alpha=0.12, label=f"range {r.range[0]:.2g} .. {r.range[1]:.2g}")
-        for name, lr in r.suggestions.items():
-            if lr is None:
-                continue
+def _draw(ax, r: RangeTestResult) -> None:
+    if len(r.lrs):
+        ax.plot(r.lrs, r.losses, color="0.6", lw=0.8, alpha=0.7, label="loss")
+        ax.plot(r.lrs, r.smoothed, color="tab:blue", lw=2.0, label=f"smoothed (smooth={r.smooth:g})")
+        ax.plot(r.lrs, centred(r.lrs, r.losses), color="tab:cyan", lw=1.0, ls="--", label="centred (no lag)")
+        ax.set_xscale("log")
+        lim = _ylim(r)
+        if lim:
+            ax.set_ylim(*lim)
+    if r.range:
+        ax.axvspan(*r.range, color="tab:orange", alpha=0.12, label=f"range {r.range[0]:.2g} .. {r.range[1]:.2g}")
+    for name, lr in r.suggestions.items():
+        if lr is not None:
             chosen = name == r.method
-            ax.axvline(lr, color=_COLORS.get(name, "k"), lw=2.2 if chosen else 1.0,
-                       ls="-" if chosen else "--",
+            ax.axvline(lr, color=_COLORS.get(name, "k"), lw=2.2 if chosen else 1.0, ls="-" if chosen else "--",
                        label=f"{name} {lr:.3g}" + ("  <- suggestion" if chosen else ""))
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("training loss")
-        ax.set_title(title or (f"LR range test: suggestion {r.suggestion:.3g} ({r.method})"
-                               if r.suggestion is not None else "LR range test: no suggestion"))
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8, loc="best")
-        fig.text(0.01, 0.01, r.reason, fontsize=7, color="0.4")
-        fig.tight_layout(rect=(0, 0.03, 1, 1))
-        if path is None:
-            return fig
-        fig.savefig(path, format="png")
-    finally:
-        if path is not None:
-            plt.close(fig)
+
+
+def plot_result(r: RangeTestResult, path: str | None = None, *, title: str | None = None):
+    """Draw ``r`` (see :meth:`RangeTestResult.plot`) on a new ``matplotlib.figure.Figure`` (no pyplot, no
+    backend switch: the caller's matplotlib settings are left alone); a PNG at ``path`` or the Figure."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MissingDependencyError("matplotlib", "plot") from None
+    fig = Figure(figsize=(8, 4.8), dpi=110)
+    ax = fig.add_subplot()
+    _draw(ax, r)
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.set_title(title or (f"LR range test: suggestion {r.suggestion:.3g} ({r.method})"
+                           if r.suggestion is not None else "LR range test: no suggestion"))
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best")
+    fig.text(0.01, 0.01, r.reason, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    if path is None:
+        return fig
+    fig.savefig(path, format="png")
     return path

@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..errors import SpecError
 from . import heuristics as h
+from .curve import Reading, read
 
-__all__ = ["MIN_POINTS", "RangeTestResult"]
+__all__ = ["HEURISTICS", "MIN_POINTS", "RangeTestResult"]
 
 MIN_POINTS = h.MIN_POINTS
-HEURISTICS = ("steepest", "valley", "min/10")
+HEURISTICS = ("steepest", "valley", "min/10", "rise/4")
+
+
+def _suggest(lrs, losses, smoothed, smooth, completed: bool) -> tuple[dict, dict, Reading | None]:
+    """Every heuristic's lr or reason, and the reading of the centred curve (None with too few points)."""
+    if len(lrs) < MIN_POINTS:
+        _, why = h.min_over_10(lrs, smoothed, smooth, completed=completed)   # "only n points ..."
+        return dict.fromkeys(HEURISTICS), dict.fromkeys(HEURISTICS, why), None
+    reading = read(lrs, losses, h.skip_count(len(lrs), smooth))
+    found = {
+        "steepest": h.steepest(lrs, smoothed, smooth),
+        "valley": h.valley(lrs, smoothed, smooth),
+        "min/10": h.min_over_10(lrs, smoothed, smooth, completed=completed),
+        "rise/4": h.rise_over_4(lrs, reading),
+    }
+    if not reading.fell:
+        why = (f"the loss never fell measurably (by {reading.drop:.3g}, less than twice the noise "
+               f"{reading.noise[reading.top]:.3g} of one loss); the sweep only shows where training blows up")
+        flat = (None, why)
+        found.update({k: flat for k in ("steepest", "valley", "min/10") if found[k][0] is not None})
+    return ({k: v for k, (v, _) in found.items()}, {k: why for k, (_, why) in found.items() if why}, reading)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -30,19 +52,22 @@ class RangeTestResult:
 
     - ``lrs``, ``losses``, ``smoothed``: the curve (float64, read-only), one
       entry per step kept (a NaN/inf loss stops the sweep and is not kept).
-    - ``suggestions``: heuristic name -> lr for ``"steepest"``, ``"valley"``
-      and ``"min/10"`` (rules in :mod:`lrkit.finder.heuristics`); ``None``
-      when one cannot apply, and then ``reasons[name]`` says why.
+    - ``suggestions``: heuristic name -> lr for ``"steepest"``, ``"valley"``,
+      ``"min/10"`` and ``"rise/4"`` (rules in :mod:`lrkit.finder.heuristics`);
+      ``None`` when one cannot apply, and then ``reasons[name]`` says why.
     - ``suggestion`` / ``method``: the chosen lr and its heuristic's name:
-      ``steepest`` while it lies 4x or more below the lr of the lowest loss,
-      else ``min/10`` (:func:`lrkit.finder.heuristics.choose`).
+      the lower of ``steepest`` and ``rise/4`` when the loss fell by a third
+      or more, ``min/10`` when it fell measurably but less, ``rise/4`` when it
+      never fell measurably (:func:`lrkit.finder.heuristics.choose`).
     - ``spread``: ``log10(max / min)`` of the available suggestions, in
       decades: 0 when they agree, 1 when they are tenfold apart.
     - ``range``: ``(low, high)`` for one-cycle / cyclic schedules,
-      ``high = max(lr_min / 3, suggestion)``, ``low = high / 10``.
+      ``high = max(lr_rise / 3, suggestion)`` with ``lr_rise`` where the loss
+      starts to rise (``2 x suggestion`` when the loss fell by less than a
+      third), ``low = high / 10`` (:func:`lrkit.finder.heuristics.lr_range`).
     - ``stopped_early``, ``reason``: why the sweep ended; ``reasons``: why a
-      field is ``None`` (keys ``"steepest"``, ``"valley"``, ``"min/10"``,
-      ``"suggestion"``, ``"spread"``, ``"range"``).
+      field is ``None`` (keys: the heuristics' names, ``"suggestion"``,
+      ``"spread"``, ``"range"``).
     - ``start``, ``end``, ``steps``, ``mode``, ``smooth``, ``diverge``: the sweep.
 
     ``plot()`` draws it, ``one_cycle(steps)`` hands the range to a schedule,
@@ -56,9 +81,9 @@ class RangeTestResult:
     ...     return loss
     >>> r = lf.range_test(train_step)
     >>> {k: round(v, 4) for k, v in r.suggestions.items()}
-    {'steepest': 0.0792, 'valley': 0.0016, 'min/10': 0.0614}
+    {'steepest': 0.0792, 'valley': 0.0016, 'min/10': 0.0614, 'rise/4': 0.1057}
     >>> r.method, round(r.spread, 2), tuple(round(x, 3) for x in r.range)
-    ('steepest', 1.7, (0.02, 0.205))
+    ('steepest', 1.82, (0.014, 0.141))
     """
 
     lrs: np.ndarray
@@ -80,19 +105,17 @@ class RangeTestResult:
     diverge: float
 
     @classmethod
-    def build(cls, lrs, losses, smoothed, *, reason: str, stopped_early: bool, **sweep: Any) -> "RangeTestResult":
+    def build(cls, lrs, losses, smoothed, *, reason: str, stopped_early: bool, **sweep: Any) -> RangeTestResult:
         """Read the heuristics off a recorded curve (``range_test`` calls this);
         ``sweep`` holds ``start, end, steps, mode, smooth, diverge``."""
         lrs, losses, smoothed = _frozen(lrs), _frozen(losses), _frozen(smoothed)
-        smooth = sweep["smooth"]
-        found = {
-            "steepest": h.steepest(lrs, smoothed, smooth),
-            "valley": h.valley(lrs, smoothed, smooth),
-            "min/10": h.min_over_10(lrs, smoothed, smooth, completed=not stopped_early),
-        }
-        suggestions = {k: v for k, (v, _) in found.items()}
-        reasons = {k: why for k, (_, why) in found.items() if why}
-        method, why = h.choose(suggestions)
+        suggestions, reasons, reading = _suggest(lrs, losses, smoothed, sweep["smooth"], not stopped_early)
+        method: str | None
+        why: str | None
+        if reading is None:
+            method, why = None, "no heuristic applies (see the other reasons)"
+        else:
+            method, why = h.choose(suggestions, reading)
         if why:
             reasons["suggestion"] = why
         suggestion = suggestions[method] if method else None
@@ -100,7 +123,10 @@ class RangeTestResult:
         spread = float(math.log10(max(have) / min(have))) if len(have) >= 2 else None
         if spread is None:
             reasons["spread"] = f"needs two or more suggestions; got {len(have)}"
-        rng, why = h.lr_range(lrs, smoothed, smooth, suggestion, completed=not stopped_early)
+        if reading is None:
+            rng, why = None, "no suggestion to build it on"
+        else:
+            rng, why = h.lr_range(lrs, reading, suggestion, completed=not stopped_early)
         if why:
             reasons["range"] = why
         return cls(lrs, losses, smoothed, MappingProxyType(suggestions), suggestion, method, spread, rng,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from ..checks import fail, number
 from ..errors import MissingDependencyError, SpecError
-from ..schedules.base import fail, number
 from .core import check_args, run_sweep
 from .result import RangeTestResult
 
@@ -30,7 +32,7 @@ _FN = "find_lr"
 class _OnCpu:
     """A tensor copied to the CPU, with the device it goes back to."""
 
-    __slots__ = ("tensor", "device")
+    __slots__ = ("device", "tensor")
 
     def __init__(self, tensor, device):
         self.tensor, self.device = tensor, device
@@ -254,6 +256,7 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
         if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
             raise SpecError(f"{_FN}(): each batch must be an (inputs, targets) pair for loss_fn; got a "
                             f"{type(batch).__name__}; pass train_step=lambda model, batch: loss")
+        assert loss_fn is not None  # checked above: a train_step or a loss_fn
         return loss_fn(model(batch[0]), batch[1])
 
     def one_step(lr: float) -> float:
@@ -275,7 +278,7 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
         if scaler is not None:
             scaler.step(optimizer)
             scaler.update()
-        elif total == total and abs(total) != float("inf"):
+        elif math.isfinite(total):
             optimizer.step()
         return total / accumulate
 
