@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 import lrkit as lk
-from lrkit.plot import pyplot
+from lrkit.plot import figure, save
 
 FAMILIES = [
     "constant(0.5, steps=1000)",
@@ -35,22 +35,21 @@ FAMILIES = [
 
 
 def main(path: str = os.path.join(os.path.dirname(__file__), "img", "families.png")) -> str:
-    plt = pyplot()
     ts = np.arange(1000)
     cols = 3
     rows = -(-len(FAMILIES) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.1 * rows), dpi=90, sharex=True)
+    fig = figure(12, 2.1 * rows, dpi=90)
+    axes = fig.subplots(rows, cols, sharex=True)
     for ax, spec in zip(axes.flat, FAMILIES):
         s = lk.parse(spec)
         ax.plot(ts, s.values(ts), lw=1.3)
-        ax.set_title(spec if len(spec) < 48 else spec[:45] + "...", fontsize=8)
+        ax.set_title(spec, fontsize=7)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(FAMILIES):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return path
 
 
