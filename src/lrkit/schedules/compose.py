@@ -110,8 +110,8 @@ class restarts(Wrapper):
         if m == 1:
             k = floor_div(t, d, xp)
             grow: Any = 1.0
-        else:  # t * (m - 1) / d, capped: beyond 1e300 the count comes from the corrections below
-            k = xp.floor(xp.log(1.0 + xp.minimum(t / d, 1e300 / (m - 1)) * (m - 1)) / math.log(m))
+        else:  # log(1 + t (m - 1) / d) as log(t / d + 1 / (m - 1)) + log(m - 1): no overflow, any m
+            k = xp.floor((xp.log(t / d + 1.0 / (m - 1)) + math.log(m - 1)) / math.log(m))
             grow = xp.power(m, k)
             up = t >= d * (grow * m - 1) / (m - 1)  # the log rounded low: t is in the next cycle
             down = t < d * (grow - 1) / (m - 1)  # ... or high: in the one before
