@@ -20,12 +20,12 @@ from .basic import (
 from .compose import noisy, restarts
 from .cycles import cyclic, one_cycle, wsd
 from .fields import FAMILIES, REGISTRY
-from .ops import NUMPY, SCALAR, Ops
+from .ops import NUMPY, Ops
 from .shape import reciprocal, window
 from .tables import interpolate, piecewise
 
 __all__ = [
-    "FAMILIES", "NUMPY", "Ops", "REGISTRY", "SCALAR", "Schedule", "constant", "cosine", "cyclic", "exponential",
+    "FAMILIES", "NUMPY", "Ops", "REGISTRY", "Schedule", "constant", "cosine", "cyclic", "exponential",
     "interpolate", "inverse_sqrt", "inverse_time", "linear", "multistep", "noisy", "one_cycle", "piecewise",
     "polynomial", "reciprocal", "restarts", "sequence", "step", "warmup", "window", "wsd",
 ]

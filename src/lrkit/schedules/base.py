@@ -21,8 +21,8 @@ from ..checks import fail, fmt, number
 from ..errors import SpecError, UnboundError
 from .evaluation import at_infinity, scalar_step, values_of
 from .fields import Family, Field, Kind, arg
-from .ops import NUMPY, SCALAR, Fallback
-from .scalar import compile_scalar
+from .ops import NUMPY
+from .scalar import Fallback, compile_scalar
 from .units import Env
 
 __all__ = ["BinOp", "Inner", "Operand", "Phases", "Schedule", "add", "mul", "sequence"]
@@ -196,7 +196,9 @@ class Schedule(metaclass=Family):
         if fn is _UNCOMPILED:  # traced once into plain Python (see .scalar), kept on this value
             fn = self.__dict__["_scalar"] = compile_scalar(self._at)
         try:
-            v = fn(t) if fn is not None else self._at(t, SCALAR)
+            if fn is None:  # a formula the tracer cannot follow
+                raise Fallback
+            v = fn(t)
         except SpecError:
             raise
         except (Fallback, ArithmeticError, ValueError):  # an overflow or a domain error: NumPy's answer

@@ -1,8 +1,8 @@
 """The array namespace a schedule formula is written against.
 
 A formula is written once, as ``_at(self, t, xp)``, using only the functions
-below and Python arithmetic operators. ``xp`` is :data:`SCALAR` for one
-Python number (``s(t)``), :data:`NUMPY` for arrays (``s.values``); the
+below and Python arithmetic operators. ``xp`` is :data:`NUMPY` for arrays
+(``s.values``), the tracer of :mod:`.scalar` for one Python number (``s(t)``); the
 adapters pass namespaces with the same names over torch tensors, Keras ops or
 ``jax.numpy`` (see ``lrkit.torch``, ``lrkit.keras``, ``lrkit.jax``).
 No formula branches in Python on the value of ``t``: every choice on ``t`` is
@@ -16,14 +16,13 @@ and the operators ``^ >> * &`` on values below 2**32; a namespace may use
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NUMPY", "NUMPY32", "SCALAR", "Ops", "Fallback", "constant_power", "floor_div"]
+__all__ = ["NUMPY", "NUMPY32", "Ops", "constant_power", "floor_div"]
 
 
 class Ops:
@@ -113,87 +112,8 @@ class Numpy32Ops(NumpyOps):
         return np.asarray(u).astype(np.float32)
 
 
-class Fallback(Exception):
-    """Raised by :data:`SCALAR` where plain floats cannot follow NumPy (an overflow,
-    a domain error): ``s(t)`` then evaluates a one-element array instead."""
-
-
-def _minimum(a, b):  # NumPy's rule: NaN wins, and the second operand on a tie (-0.0 vs 0.0)
-    return a if (a < b or a != a) else b
-
-
-def _maximum(a, b):
-    return a if (a > b or a != a) else b
-
-
-def _where(cond, a, b):
-    return a if cond else b
-
-
-def _floor(x):
-    return float(math.floor(x)) if x != 0 and x == x and x not in (math.inf, -math.inf) else x
-
-
-def _checked(check: Callable, ufunc: Callable) -> Callable:
-    """``ufunc`` on Python floats (NumPy's own rounding, which its SIMD array kernels share
-    and ``math`` does not), after ``check`` (``math``'s version) has ruled out overflow and
-    domain errors, so NumPy never warns."""
-
-    def op(*args):
-        try:
-            check(*args)
-        except (OverflowError, ValueError, ZeroDivisionError):
-            raise Fallback from None
-        return float(ufunc(*args))
-
-    return op
-
-
-def _power(a: float, b: float) -> float:
-    """NumPy's ``a ** b`` as :class:`NumpyOps` computes it (an array exponent): NumPy
-    rounds a scalar exponent 2, 0.5 or -1 its own way, so those go as a 1-element array."""
-    if b == 0.0 or b == 1.0:  # exact in every pow: 1 and a
-        return 1.0 if b == 0.0 else a
-    if b == 2.0 or b == 0.5 or b == -1.0:
-        return np.power(a, np.array([b]))[0]
-    return np.power(a, b)
-
-
-class ScalarOps(Ops):
-    """Plain Python floats: what ``s(t)`` evaluates, with no array built.
-
-    Every result equals NumPy's on a one-element array bit for bit: ``cos``,
-    ``sqrt``, ``floor``, arithmetic and comparisons are IEEE / libm in both;
-    ``exp``, ``log`` and ``power`` go through NumPy's ufuncs, whose array
-    kernels round differently from ``math``. Where a float would overflow or
-    leave the domain, :class:`Fallback` hands the step to NumPy.
-    """
-
-    minimum = staticmethod(_minimum)
-    maximum = staticmethod(_maximum)
-    where = staticmethod(_where)
-    floor = staticmethod(_floor)
-    cos = staticmethod(math.cos)
-    sqrt = staticmethod(math.sqrt)
-    exp = staticmethod(_checked(math.exp, np.exp))
-    log = staticmethod(_checked(math.log, np.log))
-    power = staticmethod(_checked(math.pow, _power))
-
-    @staticmethod
-    def uint(x):
-        return int(x)
-
-    @staticmethod
-    def float(u):
-        return float(u)
-
-    def select(self, t, starts, branch):
-        return branch(bisect.bisect_right(starts, t) - 1, t, self)
-
-
 NUMPY = NumpyOps()
 NUMPY32 = Numpy32Ops()
-SCALAR = ScalarOps()
 
 
 def floor_div(t, size, xp):

@@ -7,11 +7,13 @@ conditional expression, ``xp.select`` (the phases of ``>>``) an ``if`` chain
 that runs only the phase ``t`` is in. The source is compiled once per
 schedule and kept on it, so ``s(t)`` costs a few hand-written lines.
 
-The compiled function computes exactly what :data:`~lrkit.schedules.ops.SCALAR`
-computes (and so what ``s.values`` computes, bit for bit): the same IEEE
-arithmetic, ``math.cos`` / ``math.sqrt`` (identical to NumPy's), and NumPy's
-own ``exp`` / ``log`` / ``power``. Where a float would overflow or leave a
-function's domain it raises, and ``s(t)`` asks NumPy instead.
+The compiled function computes exactly what ``s.values`` computes, bit for
+bit: the same IEEE arithmetic and comparisons, NumPy's rules for ``minimum``
+/ ``maximum`` (NaN wins, the second operand on a tie), ``math.cos`` /
+``math.sqrt`` (identical to NumPy's), and NumPy's own ``exp`` / ``log`` /
+``power`` (its SIMD array kernels round differently from ``math``). Where a
+float would overflow or leave a function's domain it raises, and ``s(t)``
+asks NumPy instead.
 """
 
 from __future__ import annotations
@@ -20,13 +22,54 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .ops import SCALAR, Ops
+import numpy as np
 
-__all__ = ["compile_scalar"]
+from .ops import Ops
+
+__all__ = ["Fallback", "compile_scalar"]
+
+
+class Fallback(Exception):
+    """A float would overflow or leave a function's domain: ``s(t)`` evaluates a
+    one-element NumPy array instead (NumPy's inf / NaN, no warning)."""
+
+
+def _floor(x: float) -> float:
+    return float(math.floor(x)) if x != 0 and x == x and x not in (math.inf, -math.inf) else x
+
+
+def _checked(check: Callable, ufunc: Callable) -> Callable:
+    """``ufunc`` on Python floats (NumPy's rounding), after ``check`` (``math``'s
+    version) has ruled out overflow and domain errors, so NumPy never warns."""
+
+    def op(*args):
+        try:
+            check(*args)
+        except (OverflowError, ValueError, ZeroDivisionError):
+            raise Fallback from None
+        return float(ufunc(*args))
+
+    return op
+
+
+def _power(a: float, b: float) -> float:
+    """NumPy's ``a ** b`` as ``NumpyOps.power`` computes it (an array exponent): NumPy
+    rounds a scalar exponent 2, 0.5 or -1 its own way, so those go as a 1-element array."""
+    if b == 0.0 or b == 1.0:  # exact in every pow: 1 and a
+        return 1.0 if b == 0.0 else a
+    if b == 2.0 or b == 0.5 or b == -1.0:
+        return np.power(a, np.array([b]))[0]
+    return np.power(a, b)
 
 
 class _Untraceable(Exception):
     """The formula did something a trace cannot record (a Python branch on ``t``)."""
+
+
+def _infix(op: str) -> tuple[Callable, Callable]:
+    """The method pair ``a op b`` and its reflection ``b op a`` for :class:`Expr`."""
+    text = "{} " + op + " {}"
+    return (lambda self, o: self._op(text, self, o)), (lambda self, o: self._op(text, o, self))
 
 
 class Expr:
@@ -43,24 +86,18 @@ class Expr:
     def _op(self, fmt: str, *args: Any) -> Expr:
         return self.tracer.emit(fmt.format(*(self.tracer.src(a) for a in args)))
 
-    def __add__(self, o: Any) -> Expr: return self._op("{} + {}", self, o)
-    def __radd__(self, o: Any) -> Expr: return self._op("{} + {}", o, self)
-    def __sub__(self, o: Any) -> Expr: return self._op("{} - {}", self, o)
-    def __rsub__(self, o: Any) -> Expr: return self._op("{} - {}", o, self)
-    def __mul__(self, o: Any) -> Expr: return self._op("{} * {}", self, o)
-    def __rmul__(self, o: Any) -> Expr: return self._op("{} * {}", o, self)
-    def __truediv__(self, o: Any) -> Expr: return self._op("{} / {}", self, o)
-    def __rtruediv__(self, o: Any) -> Expr: return self._op("{} / {}", o, self)
-    def __neg__(self) -> Expr: return self._op("-{}", self)
-    def __lt__(self, o: Any) -> Expr: return self._op("{} < {}", self, o)
-    def __le__(self, o: Any) -> Expr: return self._op("{} <= {}", self, o)
-    def __gt__(self, o: Any) -> Expr: return self._op("{} > {}", self, o)
-    def __ge__(self, o: Any) -> Expr: return self._op("{} >= {}", self, o)
-    def __xor__(self, o: Any) -> Expr: return self._op("{} ^ {}", self, o)
-    def __rxor__(self, o: Any) -> Expr: return self._op("{} ^ {}", o, self)
-    def __and__(self, o: Any) -> Expr: return self._op("{} & {}", self, o)
-    def __rand__(self, o: Any) -> Expr: return self._op("{} & {}", o, self)
-    def __rshift__(self, o: Any) -> Expr: return self._op("{} >> {}", self, o)
+    __add__, __radd__ = _infix("+")
+    __sub__, __rsub__ = _infix("-")
+    __mul__, __rmul__ = _infix("*")
+    __truediv__, __rtruediv__ = _infix("/")
+    __xor__, __rxor__ = _infix("^")
+    __and__, __rand__ = _infix("&")
+    __rshift__, _ = _infix(">>")
+    __lt__, __gt__ = _infix("<")  # a > b is written b < a: the same comparison
+    __le__, __ge__ = _infix("<=")
+
+    def __neg__(self) -> Expr:
+        return self._op("-{}", self)
 
 
 class Tracer(Ops):
@@ -153,8 +190,8 @@ class Tracer(Ops):
 
 _GLOBALS = {
     "__builtins__": {"int": int, "float": float},
-    "_floor": SCALAR.floor, "_cos": SCALAR.cos, "_sqrt": SCALAR.sqrt,
-    "_exp": SCALAR.exp, "_log": SCALAR.log, "_power": SCALAR.power,
+    "_floor": _floor, "_cos": math.cos, "_sqrt": math.sqrt,
+    "_exp": _checked(math.exp, np.exp), "_log": _checked(math.log, np.log), "_power": _checked(math.pow, _power),
     "_inf": math.inf, "_nan": math.nan,
 }
 
