@@ -196,11 +196,7 @@ def bound_schedule(ctor: str, schedule: Any, total_steps: Any = None, steps_per_
         total_steps = number(ctor, "total_steps", total_steps, gt=0)
     if steps_per_epoch is not None:
         steps_per_epoch = number(ctor, "steps_per_epoch", steps_per_epoch, gt=0)
-    need = []
-    if schedule.units & {"%", "rest"} and total_steps is None:
-        need.append("total_steps=...")
-    if "ep" in schedule.units and steps_per_epoch is None:
-        need.append("steps_per_epoch=...")
+    need = schedule.missing(total_steps, steps_per_epoch)
     if need:
         used = ", ".join(repr(u) for u in sorted(schedule.units))
         raise UnboundError(f"{ctor}(): {where} {schedule} uses run-relative durations ({used}); "

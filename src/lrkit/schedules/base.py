@@ -153,15 +153,24 @@ class Schedule(metaclass=Family):
         return type(self)(**{f.param: f.kind.bind(self.__dict__[f.name], env, f"{self.name}().{f.param}")
                              for f in self._fields})
 
-    def _unbound_error(self) -> UnboundError:
+    def missing(self, total_steps: float | None = None, steps_per_epoch: float | None = None) -> list[str]:
+        """What binding still lacks, given what the run provides: ``["total_steps=...", ...]``.
+
+        >>> import lrkit as lk
+        >>> (lk.warmup("1ep") >> lk.cosine("rest")).missing(total_steps=1000)
+        ['steps_per_epoch=...']
+        """
         need = []
-        if self._units & {"%", "rest"}:
+        if self._units & {"%", "rest"} and total_steps is None:
             need.append("total_steps=...")
-        if "ep" in self._units:
+        if "ep" in self._units and steps_per_epoch is None:
             need.append("steps_per_epoch=...")
+        return need
+
+    def _unbound_error(self) -> UnboundError:
         used = ", ".join(repr(u) for u in sorted(self._units))
         return UnboundError(f"{self} uses run-relative durations ({used}); bind it to a run first: "
-                            f"s.bind({', '.join(need)}) (adapters do this when given the run length)")
+                            f"s.bind({', '.join(self.missing())}) (adapters do this when given the run length)")
 
     # -- evaluation ---------------------------------------------------------
     def _at(self, t, xp):  # pragma: no cover - abstract
