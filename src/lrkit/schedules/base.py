@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Sequence as Seq
 from typing import Any, ClassVar
 
@@ -499,6 +500,7 @@ class BinOp(Schedule):
     """``left op right`` pointwise, where either side may be a number >= 0."""
 
     op: ClassVar[str]
+    combine: ClassVar[Any]  # the pointwise operator (operator.mul, operator.add)
     left: Any = arg(Operand("operand"))
     right: Any = arg(Operand("operand"))
 
@@ -515,8 +517,10 @@ class BinOp(Schedule):
         ds: list[Any] = [c.duration for c in self.children()]
         return None if any(d is None for d in ds) else max(ds)
 
-    def _side(self, v: Any, t: Any, xp: Any) -> Any:
-        return v._at(t, xp) if isinstance(v, Schedule) else v
+    def _at(self, t, xp):
+        left = self.left._at(t, xp) if isinstance(self.left, Schedule) else self.left
+        right = self.right._at(t, xp) if isinstance(self.right, Schedule) else self.right
+        return type(self).combine(left, right)
 
     def __str__(self) -> str:
         return f"{_wrap(self.left, self._prec, False)} {self.op} {_wrap(self.right, self._prec, True)}"
@@ -527,11 +531,7 @@ class mul(BinOp, text=False):
 
     left: Any = arg(Operand("factor"))
     right: Any = arg(Operand("factor"))
-    op = "*"
-    _prec = 3
-
-    def _at(self, t, xp):
-        return self._side(self.left, t, xp) * self._side(self.right, t, xp)
+    op, combine, _prec = "*", staticmethod(operator.mul), 3
 
 
 class add(BinOp, text=False):
@@ -539,9 +539,4 @@ class add(BinOp, text=False):
 
     left: Any = arg(Operand("offset"))
     right: Any = arg(Operand("offset"))
-    op = "+"
-    _prec = 2
-
-    def _at(self, t, xp):
-        return self._side(self.left, t, xp) + self._side(self.right, t, xp)
-
+    op, combine, _prec = "+", staticmethod(operator.add), 2
