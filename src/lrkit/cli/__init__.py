@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from ..checks import number
 from ..errors import MissingDependencyError, SpecError
 
 __all__ = ["main"]
@@ -85,11 +86,10 @@ def number_arg(kind: type = float, *, gt: float | None = None, ge: float | None 
             v = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be {text_rule}; got {_short(text)}") from None
-        ok = v == v and abs(v) != float("inf")
-        ok = ok and (gt is None or v > gt) and (ge is None or v >= ge)
-        ok = ok and (lt is None or v < lt) and (le is None or v <= le)
-        if not ok:
-            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {_short(text)}")
+        try:  # the one checker decides (finite, within the bounds); argparse words the error
+            number("--", "value", v, gt=gt, ge=ge, lt=lt, le=le)
+        except SpecError:
+            raise argparse.ArgumentTypeError(f"must be {text_rule}; got {_short(text)}") from None
         return v
 
     parse.__name__ = f"{kind.__name__}_arg"
