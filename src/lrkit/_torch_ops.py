@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .schedules.ops import Ops, constant_power
@@ -28,8 +26,6 @@ class TorchOps(Ops):
     >>> s.evaluate(torch.tensor([0.0, 5.0, 100.0], dtype=torch.float64), ops).tolist()
     [0.0, 0.5, 0.0]
     """
-
-    pi = math.pi
 
     def __init__(self, dtype: torch.dtype = torch.float64) -> None:
         self.dtype = dtype

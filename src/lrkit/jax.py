@@ -20,7 +20,6 @@ Any other optimizer hyperparameter is scheduled the same way through
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,8 +61,6 @@ class JaxOps(Ops):
     >>> s.evaluate(jnp.array([0.0, 5.0, 100.0]), ops).tolist()
     [0.0, 0.5, 0.0]
     """
-
-    pi = math.pi
 
     def __init__(self, dtype: Any = jnp.float32) -> None:
         self.dtype = jnp.dtype(dtype)

@@ -16,7 +16,6 @@ Both classes are registered for serialisation under the package ``"lrkit"``:
 from __future__ import annotations
 
 import importlib.util
-import math
 import numbers
 import warnings
 from typing import Any
@@ -58,7 +57,6 @@ class KerasOps(Ops):
     [0.0, 0.5, 0.0]
     """
 
-    pi = math.pi
     dtype = "float32"
 
     minimum = staticmethod(K.minimum)
