@@ -173,7 +173,7 @@ def schedule(schedule: Schedule | str, base: float = 1e-3, *, total_steps: float
     >>> [round(float(v), 6) for v in lr(np.array([0, 50, 100, 550, 1_000]))]
     [0.0, 0.05, 0.1, 0.05, 0.0]
     """
-    s = _as_bound(_NAME, schedule, total_steps, steps_per_epoch)
+    s = bound_schedule(_NAME, schedule, total_steps, steps_per_epoch)
     base = float(number(_NAME, "base", base, gt=0))
     try:
         dt = jnp.dtype(dtype)
@@ -184,8 +184,3 @@ def schedule(schedule: Schedule | str, base: float = 1e-3, *, total_steps: float
     if dt == jnp.float64 and not jax.config.read("jax_enable_x64"):
         raise fail(_NAME, "dtype", "float32 unless jax_enable_x64 is on (JAX would silently use float32)", dtype)
     return JaxSchedule(s, base, dt)
-
-
-def _as_bound(ctor: str, schedule: Any, total_steps: Any, steps_per_epoch: Any) -> Schedule:
-    """``schedule`` (a Schedule or its text) parsed and bound to the run; errors name ``ctor``."""
-    return bound_schedule(ctor, schedule, total_steps, steps_per_epoch)
