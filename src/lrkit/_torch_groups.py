@@ -78,7 +78,10 @@ def _mapping(v: Any, param: str, where: str, bind: tuple) -> dict[str, Schedule]
 
 
 def build_plans(schedule: Any, param: Any, groups: list, bind: tuple) -> tuple[dict, list[dict[str, Schedule]]]:
-    """(the scheduler's own {param: schedule}, each group's effective {param: schedule})."""
+    """(the scheduler's own {param: schedule}, each group's effective {param: schedule}).
+
+    ``bind`` is ``(total_steps, steps_per_epoch)``, checked by ``bound_schedule`` with every schedule.
+    """
     if isinstance(schedule, dict) and param != "lr":
         raise fail("Scheduler", "param", "left at 'lr' when schedule is a dict (the dict names the params)", param)
     top = {} if schedule is None else _mapping(schedule, param, "schedule", bind)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from .checks import fail, flag, fmt, integer, number
+from .checks import fail, flag, fmt, integer
 from .errors import MissingDependencyError, SpecError
 from .finder.torch import find_lr
 from .plateau import Plateau, as_metric
@@ -121,11 +121,9 @@ class Scheduler(LRScheduler):
             raise fail("Scheduler", "plateau", "an lk.Plateau or None", plateau)
         self.absolute = flag("Scheduler", "absolute", absolute)
         flag("Scheduler", "auto_step", auto_step)
-        bind = tuple(None if v is None else number("Scheduler", k, v, gt=0)
-                     for k, v in (("total_steps", total_steps), ("steps_per_epoch", steps_per_epoch)))
         groups = optimizer.param_groups
         self.optimizer, self.plateau = optimizer, plateau
-        top, self.plans = build_plans(schedule, param, groups, bind)
+        top, self.plans = build_plans(schedule, param, groups, (total_steps, steps_per_epoch))  # checked there
         self.schedule = top.get(param) if isinstance(schedule, (Schedule, str)) else (top or None)
         self.plateau_params = plateau_names(plateau_params, groups)
         scaled = self.plateau_params if plateau is not None else ()
