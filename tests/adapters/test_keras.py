@@ -25,12 +25,12 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _keras_tiny import SCORES, Feed, X, Y, mean_prediction, plateau, tiny_model  # noqa: E402
 
 import lrkit as lk  # noqa: E402
 import lrkit.keras  # noqa: E402
 
 EPS32 = float(np.finfo(np.float32).eps)
-X, Y = np.ones((40, 1), np.float32), np.zeros((40, 1), np.float32)  # batch_size=4: 10 steps per epoch
 KS = keras.optimizers.schedules
 
 
@@ -46,16 +46,6 @@ def at_steps(lr, steps) -> np.ndarray:
     return keras.ops.convert_to_numpy(lr(keras.ops.convert_to_tensor(np.asarray(steps)))).astype(np.float64)
 
 
-def mean_prediction(y_true, y_pred):
-    return keras.ops.mean(y_pred)
-
-
-def tiny_model(learning_rate) -> keras.Model:
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=mean_prediction)
-    return model
-
-
 class Kernels(keras.callbacks.Callback):
     """Records the kernel at each epoch end."""
 
@@ -67,28 +57,10 @@ class Kernels(keras.callbacks.Callback):
         self.values.append(float(self.model.layers[0].kernel.numpy()[0, 0]))
 
 
-class Feed(keras.callbacks.Callback):
-    """Puts a scripted metric into the logs as 'score' (runs before the plateau callback)."""
-
-    def __init__(self, scores):
-        super().__init__()
-        self.scores = scores
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["score"] = self.scores[epoch]
-
-
 def expected_kernels(lrs_per_step, scales_per_epoch, steps_per_epoch=10):
     """Kernel after each epoch: minus the running sum of lr * scale of that epoch."""
     lrs = np.asarray(lrs_per_step, np.float64).reshape(len(scales_per_epoch), steps_per_epoch)
     return -np.cumsum((lrs * np.asarray(scales_per_epoch)[:, None]).sum(axis=1))
-
-
-SCORES = [1.0, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85, 0.85]
-
-
-def plateau():
-    return lk.Plateau(factor=0.5, patience=1, cooldown=1)
 
 
 def reference_scales(scores):
