@@ -102,6 +102,11 @@ class Reading:
         """Did the loss fall measurably: by more than twice the noise of one loss where it started?"""
         return bool(self.drop > FELL * self.noise[self.top])
 
+    def flat(self) -> str:
+        """Why :attr:`fell` is False, in words (the drop and the noise it is measured against)."""
+        return (f"the loss never fell measurably (by {self.drop:.3g}, less than twice the noise "
+                f"{self.noise[self.top]:.3g} of one loss)")
+
 
 def read(lrs, losses, skip: int) -> Reading:
     """Read ``losses`` (raw) against ``lrs`` from index ``skip`` on (``len(losses) > skip``).
@@ -118,12 +123,13 @@ def read(lrs, losses, skip: int) -> Reading:
     """
     losses = np.asarray(losses, np.float64)
     c = centred(lrs, losses)
-    m = min(int(2 * HALF_WIDTH * _per_decade(np.log10(lrs))), (len(c) - 1) // 2)
+    per_decade = _per_decade(np.log10(lrs))
+    m = min(int(2 * HALF_WIDTH * per_decade), (len(c) - 1) // 2)
     noise = 1.4826 * np.median(_running(np.abs(losses - c), max(m, 1)), axis=1)
     bottom = skip + int(np.argmin(c[skip:]))
     top = skip + int(np.argmax(c[skip:bottom + 1]))
     above = c[bottom:] > c[bottom] + RISE * noise[bottom]
-    k = max(1, int(HALF_WIDTH * _per_decade(np.log10(lrs))))     # it must stay up for a quarter decade
+    k = max(1, int(HALF_WIDTH * per_decade))     # it must stay up for a quarter decade
     stays = np.lib.stride_tricks.sliding_window_view(np.r_[above, np.ones(k, bool)], k + 1).all(axis=1)
     rise = bottom + int(np.argmax(stays)) if stays.any() else None
     return Reading(c, noise, skip, bottom, top, rise)

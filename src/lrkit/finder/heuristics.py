@@ -68,6 +68,10 @@ def _bottom(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[int, str | N
     return e, None
 
 
+def _still_falling(lrs: np.ndarray) -> str:
+    return f"the loss was still falling at the last lr={lrs[-1]:.3g}; raise `end`"
+
+
 def steepest(lrs: np.ndarray, s: np.ndarray, smooth: float) -> tuple[float | None, str | None]:
     """Where the smoothed loss falls fastest per decade of lr, before its minimum.
 
@@ -127,7 +131,7 @@ def min_over_10(lrs: np.ndarray, s: np.ndarray, smooth: float, *, completed: boo
     if why:
         return None, why
     if completed and e == len(s) - 1:
-        return None, f"the loss was still falling at the last lr={lrs[-1]:.3g}; raise `end`"
+        return None, _still_falling(lrs)
     return float(lrs[e] / 10), None
 
 
@@ -209,13 +213,12 @@ def lr_range(lrs: np.ndarray, reading: Reading, suggestion: float | None, *,
     if suggestion is None:
         return None, "no suggestion to build it on"
     if not reading.fell:
-        return None, (f"the loss never fell measurably (by {reading.drop:.3g}, less than twice the noise "
-                      f"{reading.noise[reading.top]:.3g} of one loss): no lr is known to make progress")
+        return None, f"{reading.flat()}: no lr is known to make progress"
     if not reading.deep:
         return (SHALLOW_PEAK * suggestion / 10, SHALLOW_PEAK * suggestion), None
     if reading.rise is None:
         if completed and reading.bottom == len(lrs) - 1:
-            return None, f"the loss was still falling at the last lr={lrs[-1]:.3g}; raise `end`"
+            return None, _still_falling(lrs)
         return None, (f"the loss never rose measurably after lr={lrs[reading.bottom]:.3g}: the sweep ended "
                       f"before training breaks down; raise `end`")
     high = max(float(lrs[reading.rise]) / RANGE_OVER, suggestion)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import MissingDependencyError
 from .curve import centred
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,11 +49,9 @@ def _draw(ax, r: RangeTestResult) -> None:
 def plot_result(r: RangeTestResult, path: str | None = None, *, title: str | None = None):
     """Draw ``r`` (see :meth:`RangeTestResult.plot`) on a new ``matplotlib.figure.Figure`` (no pyplot, no
     backend switch: the caller's matplotlib settings are left alone); a PNG at ``path`` or the Figure."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MissingDependencyError("matplotlib", "plot") from None
-    fig = Figure(figsize=(8, 4.8), dpi=110)
+    from ..plot import figure
+
+    fig = figure(8, 4.8, dpi=110)
     ax = fig.add_subplot()
     _draw(ax, r)
     ax.set_xlabel("learning rate")

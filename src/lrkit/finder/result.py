@@ -33,9 +33,7 @@ def _suggest(lrs, losses, smoothed, smooth, completed: bool) -> tuple[dict, dict
         "rise/4": h.rise_over_4(lrs, reading),
     }
     if not reading.fell:
-        why = (f"the loss never fell measurably (by {reading.drop:.3g}, less than twice the noise "
-               f"{reading.noise[reading.top]:.3g} of one loss); the sweep only shows where training blows up")
-        flat = (None, why)
+        flat = (None, f"{reading.flat()}; the sweep only shows where training blows up")
         found.update({k: flat for k in ("steepest", "valley", "min/10") if found[k][0] is not None})
     return ({k: v for k, (v, _) in found.items()}, {k: why for k, (_, why) in found.items() if why}, reading)
 
