@@ -38,12 +38,18 @@ def _regress(x, y, val=0.2):
         "regress"
 
 
+def _sklearn(name: str, task: str = "classify", **kw):
+    """A scikit-learn set: ``load_*`` (bundled) or ``make_*`` (generated from ``kw``, with a fixed ``random_state``)."""
+    import sklearn.datasets as sk
+
+    out = getattr(sk, name)(**kw)
+    x, y = (out.data, out.target) if name.startswith("load_") else out
+    return (_classify if task == "classify" else _regress)(x, y)
+
+
 @cache
 def digits():
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    return _classify(d.data, d.target)
+    return _sklearn("load_digits")
 
 
 @cache
@@ -57,43 +63,28 @@ def mnist1d():
 
 @cache
 def blobs():
-    from sklearn.datasets import make_classification
-
-    x, y = make_classification(n_samples=3000, n_features=20, n_informative=10, n_redundant=4, n_classes=4,
-                               class_sep=1.0, flip_y=0.03, random_state=0)
-    return _classify(x, y)
+    return _sklearn("make_classification", n_samples=3000, n_features=20, n_informative=10, n_redundant=4,
+                    n_classes=4, class_sep=1.0, flip_y=0.03, random_state=0)
 
 
 @cache
 def moons():
-    from sklearn.datasets import make_moons
-
-    x, y = make_moons(n_samples=2000, noise=0.3, random_state=0)
-    return _classify(x, y)
+    return _sklearn("make_moons", n_samples=2000, noise=0.3, random_state=0)
 
 
 @cache
 def breast():
-    from sklearn.datasets import load_breast_cancer
-
-    d = load_breast_cancer()
-    return _classify(d.data, d.target)
+    return _sklearn("load_breast_cancer")
 
 
 @cache
 def friedman():
-    from sklearn.datasets import make_friedman1
-
-    x, y = make_friedman1(n_samples=3000, n_features=10, noise=1.0, random_state=0)
-    return _regress(x, y)
+    return _sklearn("make_friedman1", "regress", n_samples=3000, n_features=10, noise=1.0, random_state=0)
 
 
 @cache
 def diabetes():
-    from sklearn.datasets import load_diabetes
-
-    d = load_diabetes()
-    return _regress(d.data, d.target)
+    return _sklearn("load_diabetes", "regress")
 
 
 @cache
@@ -155,18 +146,12 @@ def adding():
 # ---- added for the round-2 report split (defined before any of them was run)
 @cache
 def wine():
-    from sklearn.datasets import load_wine
-
-    d = load_wine()
-    return _classify(d.data, d.target)
+    return _sklearn("load_wine")
 
 
 @cache
 def circles():
-    from sklearn.datasets import make_circles
-
-    x, y = make_circles(n_samples=2000, noise=0.15, factor=0.5, random_state=0)
-    return _classify(x, y)
+    return _sklearn("make_circles", n_samples=2000, noise=0.15, factor=0.5, random_state=0)
 
 
 @cache
@@ -179,43 +164,29 @@ def hastie():
 
 @cache
 def quantiles():
-    from sklearn.datasets import make_gaussian_quantiles
-
-    x, y = make_gaussian_quantiles(n_samples=3000, n_features=6, n_classes=3, random_state=0)
-    return _classify(x, y)
+    return _sklearn("make_gaussian_quantiles", n_samples=3000, n_features=6, n_classes=3, random_state=0)
 
 
 @cache
 def blobs8():
-    from sklearn.datasets import make_classification
-
-    x, y = make_classification(n_samples=4000, n_features=40, n_informative=20, n_redundant=5, n_classes=8,
-                               n_clusters_per_class=1, class_sep=1.2, flip_y=0.02, random_state=1)
-    return _classify(x, y)
+    return _sklearn("make_classification", n_samples=4000, n_features=40, n_informative=20, n_redundant=5,
+                    n_classes=8, n_clusters_per_class=1, class_sep=1.2, flip_y=0.02, random_state=1)
 
 
 @cache
 def friedman2():
-    from sklearn.datasets import make_friedman2
-
-    x, y = make_friedman2(n_samples=3000, noise=10.0, random_state=0)
-    return _regress(x, y)
+    return _sklearn("make_friedman2", "regress", n_samples=3000, noise=10.0, random_state=0)
 
 
 @cache
 def friedman3():
-    from sklearn.datasets import make_friedman3
-
-    x, y = make_friedman3(n_samples=3000, noise=0.1, random_state=0)
-    return _regress(x, y)
+    return _sklearn("make_friedman3", "regress", n_samples=3000, noise=0.1, random_state=0)
 
 
 @cache
 def linreg():
-    from sklearn.datasets import make_regression
-
-    x, y = make_regression(n_samples=2000, n_features=20, n_informative=12, noise=5.0, random_state=0)
-    return _regress(x, y)
+    return _sklearn("make_regression", "regress", n_samples=2000, n_features=20, n_informative=12, noise=5.0,
+                    random_state=0)
 
 
 @cache
