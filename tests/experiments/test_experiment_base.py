@@ -13,9 +13,13 @@ from lrkit.lab.experiments.base import (
     Cell,
     Check,
     ExperimentResult,
+    Progress,
+    cell_at,
+    over_seeds,
     pass_rate,
     region_text,
     rng,
+    sweep,
     wilson,
     write_outputs,
 )
@@ -108,6 +112,35 @@ def test_report_states_pass_rate_region_and_verdict():
     assert "region: holds at every setting swept" in text
     assert text.splitlines()[-1].startswith("demo: the claim held on 9/10 seeds (pass rate 90%")
     assert text.endswith(": it holds")
+
+
+def test_sweep_builds_one_cell_per_setting_from_each_seeds_measurement():
+    seen = []
+
+    def measure(a, b, seed):
+        seen.append((a, b, seed))
+        return [Check("a < b", a < b, ""), Check("seed", seed != 7, "")], {"x": a * seed + b, "share": float(a < seed)}
+
+    cells = sweep(("a", "b"), [(1, 2), (3, 2)], [5, 7, 9], measure, means=("share",))
+    assert seen == [(1, 2, 5), (1, 2, 7), (1, 2, 9), (3, 2, 5), (3, 2, 7), (3, 2, 9)]
+    assert [c.setting for c in cells] == [{"a": 1, "b": 2}, {"a": 3, "b": 2}]
+    assert cells[0].seeds == [5, 7, 9] and cells[0].passed == [True, False, True] and cells[1].pass_rate == 0.0
+    assert cells[1].numbers == {"x": float(np.median([17, 23, 29])), "share": 1.0}
+    assert sweep(["k"], [1, 2, 3], [0, 1], lambda k, s: ([], {"v": float(k + 10 * s)}), average=np.mean)[2].numbers \
+        == {"v": 8.0}
+    assert cell_at(cells, (3, 2)) is cells[1]
+    one = sweep(["k"], [0.5, 0.25], [0], lambda k, s: ([], {}))
+    assert cell_at(one, 0.25) is one[1]
+
+
+def test_over_seeds_measures_each_seed_once_and_counts_progress():
+    import io
+
+    stream = io.StringIO()
+    bar = Progress("demo", 3, stream=stream)
+    assert over_seeds([4, 5, 6], lambda s: s * 2, bar) == {4: 8, 5: 10, 6: 12}
+    assert bar.done == 3 and stream.getvalue().splitlines() == ["demo: 1/3 seed 4", "demo: 2/3 seed 5",
+                                                                 "demo: 3/3 seed 6"]
 
 
 def test_seed_streams_are_reproducible_and_distinct():

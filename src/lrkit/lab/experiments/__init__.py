@@ -96,6 +96,7 @@ def run(name: str, out: str | None = None, *, seeds: int = SEEDS, seed_offset: i
     seed_offset = integer("experiment", "seed_offset", seed_offset, ge=0)
     quick = flag("experiment", "quick", quick)
     seed_list = list(range(seed_offset, seed_offset + seeds))
-    bar = Progress(name, getattr(mod, "progress_total", lambda n: n)(seeds), enabled=bool(progress))
+    total = mod.progress_total(seeds, quick) if hasattr(mod, "progress_total") else seeds   # default: one per seed
+    bar = Progress(name, total, enabled=bool(progress))
     result, fig = mod.run(seed_list, quick=quick, progress=bar)
     return write_outputs(result, out, fig)

@@ -7,6 +7,11 @@ its :class:`Check` s do. The share of seeds on which it held is the
 ``pass_rate``; the claim *holds* only when ``pass_rate >= 0.8``
 (:data:`PASS_RATE`). The settings where it holds are the *region*.
 
+An experiment's ``run`` measures every seed (:func:`over_seeds`, or one
+batched training of all seeds), turns each seed's measurement at each setting
+into checks and numbers (:func:`sweep`: one :class:`Cell` per setting) and
+states its claim at the default setting (:func:`cell_at`).
+
 Given ``out``, :func:`write_outputs` writes ``out/NAME/result.json`` (claim,
 holds, pass_rate, seeds, checks, region), ``out/NAME/NAME.png`` (the figure),
 ``out/NAME/NAME.md`` and ``out/NAME/NAME.csv`` (the table).
@@ -19,16 +24,17 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["PASS_RATE", "Cell", "Check", "ExperimentResult", "Progress", "fmt_num", "markdown_table", "pass_rate",
-           "rng", "wilson", "write_outputs"]
+__all__ = ["PASS_RATE", "Cell", "Check", "ExperimentResult", "Progress", "cell_at", "fmt_num", "markdown_table",
+           "over_seeds", "pass_rate", "rng", "share_gap", "sweep", "wilson", "write_outputs"]
 
 PASS_RATE = 0.8  # a claim holds when it held on at least this share of seeds
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,16 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def share_gap(a: float, b: float, runs: int) -> tuple[float, float]:
+    """``a - b`` for two shares measured on ``runs`` runs each, and its standard error
+    ``sqrt((a (1 - a) + b (1 - b)) / runs)``.
+
+    >>> share_gap(0.6, 0.4, 100)
+    (0.19999999999999996, 0.06928203230275509)
+    """
+    return a - b, math.sqrt((a * (1 - a) + b * (1 - b)) / runs)
 
 
 @dataclass
@@ -208,6 +224,52 @@ class ExperimentResult:
                 "setting": self.default.setting, "checks": self.check_summary(), "region": self.region(),
                 "rows": self.rows, "numbers": self.numbers, "notes": self.notes, "quick": self.quick,
                 "files": self.files}
+
+
+def over_seeds(seeds: Sequence[int], trial: Callable[[int], T], progress: Progress | None = None) -> dict[int, T]:
+    """``{seed: trial(seed)}``, one unit of ``progress`` per seed.
+
+    >>> over_seeds([3, 4], lambda s: s * s)
+    {3: 9, 4: 16}
+    """
+    out = {}
+    for s in seeds:
+        out[s] = trial(s)
+        if progress is not None:
+            progress.advance(f"seed {s}")
+    return out
+
+
+def sweep(knobs: Sequence[str], settings: Iterable[Any], seeds: Sequence[int],
+          measure: Callable[..., tuple[list[Check], dict[str, float]]], *,
+          average: Callable[[list[float]], Any] = np.median, means: Sequence[str] = ()) -> list[Cell]:
+    """One :class:`Cell` per setting: a value of the one knob, or a tuple of values, one per knob.
+
+    ``measure(*values, seed)`` gives a seed's checks and numbers at that setting;
+    the cell's numbers are their ``average`` over the seeds (the mean for the
+    keys in ``means``: shares of seeds).
+
+    >>> cells = sweep(["k"], [1, 3], [0, 1], lambda k, seed: ([Check("x", k + seed > 1, "")], {"y": k + seed}))
+    >>> [(c.setting, c.pass_rate, c.numbers) for c in cells]
+    [({'k': 1}, 0.5, {'y': 1.5}), ({'k': 3}, 1.0, {'y': 3.5})]
+    """
+    cells = []
+    for setting in settings:
+        values = setting if isinstance(setting, tuple) else (setting,)
+        measured = [measure(*values, s) for s in seeds]
+        nums = {k: float((np.mean if k in means else average)([m[1][k] for m in measured])) for k in measured[0][1]}
+        cells.append(Cell(dict(zip(knobs, values)), list(seeds), [m[0] for m in measured], nums))
+    return cells
+
+
+def cell_at(cells: Sequence[Cell], setting: Any) -> Cell:
+    """The cell of ``setting`` (a value of the one knob, or a tuple of values, in the order of the knobs).
+
+    >>> cell_at([Cell({"a": 1, "b": 2}, [0], [[]]), Cell({"a": 1, "b": 3}, [0], [[]])], (1, 3)).setting
+    {'a': 1, 'b': 3}
+    """
+    values = setting if isinstance(setting, tuple) else (setting,)
+    return next(c for c in cells if tuple(c.setting.values()) == values)
 
 
 def region_text(knobs: Sequence[str], cells: Sequence[Cell]) -> str:

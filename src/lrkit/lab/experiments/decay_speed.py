@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from ... import exponential
-from .base import Cell, Check, ExperimentResult, rng
+from ..data import load_dataset
+from .base import Check, ExperimentResult, cell_at, rng, sweep
 from .figures import figure, finish, rate_curve
-from .nets import SGD, Nets, batch_order, load, threads, train
+from .nets import SGD, Nets, batch_order, threads, train
 
 NAME = "decay-speed"
 QUESTION = ("On real data with a model that can overfit, does too fast a decay underfit, too "
@@ -50,7 +51,7 @@ def _lr_table(epochs: int) -> dict[str, np.ndarray]:
 
 def measure(seeds: list[int], epochs: int, progress=None) -> dict:
     """Train every (seed, lr, arm) at once; per-epoch training and held-out losses, shape ``(epochs, R)``."""
-    data = load("mnist1d")
+    data = load_dataset("mnist1d")
     keys = [(s, lr, arm) for s in seeds for lr in LRS for arm in ARMS]
     net_seeds = [s for s, _, _ in keys]
     subsets = {s: np.sort(rng(s, 41).choice(len(data.y_train), N_TRAIN, replace=False)) for s in seeds}
@@ -63,13 +64,13 @@ def measure(seeds: list[int], epochs: int, progress=None) -> dict:
     ys = np.stack([data.y_train[subsets[s]] for s in net_seeds])
     hist: dict[str, list] = {"train": [], "test": [], "acc": []}
     with threads(1):
-        nets = Nets([data.x_train.shape[1], HIDDEN, HIDDEN, data.classes], net_seeds)
+        nets = Nets([data.n_features, HIDDEN, HIDDEN, data.n_classes], net_seeds)
 
         def on_eval(t):
             epoch = t // spe
             if epoch % TRAIN_EVERY == 0 or epoch == epochs:        # the training loss: for the figure and the end
                 hist["train"].append(nets.evaluate(xs, ys)[0])
-            loss, acc = nets.evaluate(data.x_test, data.y_test)
+            loss, acc = nets.evaluate(data.x_val, data.y_val)
             hist["test"].append(loss)
             hist["acc"].append(acc)
             if progress:
@@ -106,23 +107,21 @@ def _checks(c: dict) -> tuple[list[Check], dict]:
         **{f"{k} held-out acc": float(v["acc"][-1]) for k, v in c.items()}}
 
 
-def progress_total(seeds: int) -> int:
-    return 60
+def _epochs(quick: bool) -> int:
+    return 8 if quick else 60
+
+
+def progress_total(seeds: int, quick: bool) -> int:
+    return _epochs(quick)          # one unit per epoch
 
 
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 60 epochs (``quick``: 8, and half-lives as stated).
     Returns ``(result, figure)``."""
-    epochs = 8 if quick else 60
-    if progress:
-        progress.total = epochs
+    epochs = _epochs(quick)
     curves = measure(seeds, epochs, progress)
-    cells = []
-    for lr in LRS:
-        measured = [_checks({arm: curves[s, lr, arm] for arm in ARMS}) for s in seeds]
-        nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
-        cells.append(Cell({KNOB: lr}, list(seeds), [m[0] for m in measured], nums))
-    default = cells[LRS.index(DEFAULT)]
+    cells = sweep([KNOB], LRS, seeds, lambda lr, s: _checks({arm: curves[s, lr, arm] for arm in ARMS}))
+    default = cell_at(cells, DEFAULT)
     rows = [{KNOB: c.setting[KNOB], **{f"median {k}": v for k, v in c.numbers.items() if "acc" not in k},
              "pass rate": c.pass_rate} for c in cells]
     result = ExperimentResult(NAME, QUESTION, CLAIM, [KNOB], default, cells, rows, dict(default.numbers),

@@ -11,19 +11,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...errors import MissingDependencyError
 from .base import PASS_RATE, Cell
 
 __all__ = ["figure", "finish", "rate_curve", "rate_map"]
 
 
 def figure(ncols: int, *, width: float = 4.6, height: float = 3.6, dpi: int = 80):
-    """A ``Figure`` with a row of ``ncols`` axes; returns ``(fig, axes)``."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MissingDependencyError("matplotlib", "plot") from None
-    fig = Figure(figsize=(width * ncols, height), dpi=dpi)
+    """A ``Figure`` (:func:`lrkit.plot.figure`) with a row of ``ncols`` axes; returns ``(fig, axes)``."""
+    from ...plot import figure as new_figure
+
+    fig = new_figure(width * ncols, height, dpi)
     return fig, list(fig.subplots(1, ncols, squeeze=False)[0])
 
 

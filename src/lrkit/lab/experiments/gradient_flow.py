@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .base import Cell, Check, ExperimentResult, rng
+from .base import Check, ExperimentResult, cell_at, over_seeds, rng, sweep
 from .figures import figure, finish, rate_curve
 
 NAME = "gradient-flow"
@@ -112,22 +112,11 @@ def trial(seed: int, kappa: float, quick: bool) -> tuple[list[Check], dict]:
                     "error ratio": float(np.mean(orders))}
 
 
-def progress_total(seeds: int) -> int:
-    return seeds * len(CONDITIONS)
-
-
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc). Returns ``(result, figure)``."""
-    cells = []
-    for kappa in CONDITIONS:
-        measured = []
-        for s in seeds:
-            measured.append(trial(s, kappa, quick))
-            if progress:
-                progress.advance(f"M/m={kappa:g}, seed {s}")
-        nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
-        cells.append(Cell({KNOB: kappa}, list(seeds), [m[0] for m in measured], nums))
-    default = cells[CONDITIONS.index(DEFAULT)]
+    per_seed = over_seeds(seeds, lambda s: {kappa: trial(s, kappa, quick) for kappa in CONDITIONS}, progress)
+    cells = sweep([KNOB], CONDITIONS, seeds, lambda kappa, s: per_seed[s][kappa])
+    default = cell_at(cells, DEFAULT)
     rows = [{KNOB: c.setting[KNOB], **{f"median {k}": v for k, v in c.numbers.items()}, "pass rate": c.pass_rate}
             for c in cells]
     numbers = {"lr_2_over_m_plus_M": 2 / (1 + DEFAULT), **default.numbers}

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from ... import exponential, step
-from .base import Cell, Check, ExperimentResult, rng
+from .base import Check, ExperimentResult, cell_at, over_seeds, rng, sweep
 from .figures import figure, finish, rate_map
-from .quadratic import random_curvatures, sgd_quadratic
+from .quadratic import random_quadratic, sgd_quadratic
 
 NAME = "half-life"
 QUESTION = ("Step and exponential decay with the same half-life coincide at every multiple of it: "
@@ -36,11 +36,14 @@ DEFAULT = (1 / 8, 2000)
 LR, SIGMA, DIM, W0 = 1.0, 1.0, 10, 10.0
 
 
+def problem(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's quadratic: curvatures ``h`` and start ``w0``."""
+    return random_quadratic(rng(seed, 21), DIM, 0.01, 1.0, size=W0)
+
+
 def trial(seed: int, steps: int, runs: int) -> dict:
     """One seed, one run length: ``{fraction: (final step, final exp, mean step, mean exp)}``."""
-    r = rng(seed, 21)
-    h = random_curvatures(r, DIM, 0.01, 1.0)
-    w0 = W0 * r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    h, w0 = problem(seed)
     ts = np.arange(steps, dtype=np.float64)
     lrs = np.stack([LR * s.values(ts) for f in FRACTIONS
                     for s in (step(steps * f, gamma=0.5), exponential(half_life=steps * f))], axis=1)
@@ -64,27 +67,15 @@ def _checks(m: tuple) -> tuple[list[Check], dict]:
                   f"ratio {mean_ratio:.3f})")], {"final loss ratio": final_ratio, "mean loss ratio": mean_ratio}
 
 
-def progress_total(seeds: int) -> int:
-    return seeds * len(STEPS)
-
-
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 16 runs per schedule (``quick``: 4, and the run lengths / 4).
     Returns ``(result, figure)``."""
     runs, scale = (4, 4) if quick else (16, 1)
-    per_seed = {}
-    for s in seeds:
-        for steps in STEPS:
-            per_seed[s, steps] = trial(s, steps // scale, runs)
-            if progress:
-                progress.advance(f"seed {s}, {steps // scale} steps")
-    cells = []
-    for steps in STEPS:
-        for f in FRACTIONS:
-            measured = [_checks(per_seed[s, steps][f]) for s in seeds]
-            nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
-            cells.append(Cell({KNOBS[0]: f, KNOBS[1]: steps // scale}, list(seeds), [m[0] for m in measured], nums))
-    default = next(c for c in cells if c.setting[KNOBS[0]] == DEFAULT[0] and c.setting[KNOBS[1]] == DEFAULT[1] // scale)
+    lengths = [steps // scale for steps in STEPS]
+    per_seed = over_seeds(seeds, lambda s: {n: trial(s, n, runs) for n in lengths}, progress)
+    cells = sweep(KNOBS, [(f, n) for n in lengths for f in FRACTIONS], seeds,
+                  lambda f, n, s: _checks(per_seed[s][n][f]))
+    default = cell_at(cells, (DEFAULT[0], DEFAULT[1] // scale))
     rows = [{**c.setting, **{f"median {k}": v for k, v in c.numbers.items()}, "pass rate": c.pass_rate}
             for c in cells]
     result = ExperimentResult(NAME, QUESTION, CLAIM, list(KNOBS), default, cells, rows, dict(default.numbers),
@@ -95,9 +86,7 @@ def run(seeds: list[int], *, quick: bool = False, progress=None):
 def _figure(seed, cells, steps, runs):
     """The two schedules and their mean losses (first seed, default); the pass-rate map."""
     fig, (ax, ax2) = figure(2, width=5.2)
-    r = rng(seed, 21)
-    h = random_curvatures(r, DIM, 0.01, 1.0)
-    w0 = W0 * r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    h, w0 = problem(seed)
     ts = np.arange(steps, dtype=np.float64)
     for s in (step(steps * DEFAULT[0], gamma=0.5), exponential(half_life=steps * DEFAULT[0])):
         loss = sgd_quadratic(h, LR * s.values(ts), np.broadcast_to(w0, (runs, DIM)), sigma=SIGMA,

@@ -75,8 +75,10 @@ def random_landscape(r: np.random.Generator) -> Landscape:
                      depth=float(r.uniform(0.4, 0.7)))
 
 
-def sgd(f: Landscape, x0: np.ndarray, lrs: np.ndarray, sigma: float, r: np.random.Generator) -> np.ndarray:
-    """Noisy SGD ``x -= lr_t (f'(x) + sigma xi)``; ``lrs`` is ``(T,)`` or ``(T, len(x0))``. Final positions.
+def sgd(f: Landscape, x0: np.ndarray, lrs: np.ndarray, sigma: float, r: np.random.Generator, *,
+        path: bool = False) -> np.ndarray:
+    """Noisy SGD ``x -= lr_t (f'(x) + sigma xi)`` (``x`` kept within +-1000); ``lrs`` is ``(T,)`` or
+    ``(T, len(x0))``. Final positions, or with ``path`` the positions at steps ``0 .. T``: ``(T + 1, len(x0))``.
 
     >>> f = Landscape()
     >>> x = sgd(f, np.array([-2.0, 3.05]), np.full(500, 0.05), 0.0, np.random.default_rng(0))
@@ -85,7 +87,10 @@ def sgd(f: Landscape, x0: np.ndarray, lrs: np.ndarray, sigma: float, r: np.rando
     """
     x = np.array(x0, dtype=np.float64)
     lrs = np.asarray(lrs, dtype=np.float64)
+    seen = [x]
     with np.errstate(over="ignore", invalid="ignore"):
         for lr in lrs:
             x = np.clip(x - lr * (f.grad(x) + sigma * r.standard_normal(x.shape)), -1e3, 1e3)
-    return x
+            if path:
+                seen.append(x)
+    return np.array(seen) if path else x

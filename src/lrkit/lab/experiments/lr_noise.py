@@ -24,12 +24,13 @@ the mean lr in units of ``2/h`` and the noise std.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from ... import constant, noisy
-from .base import Cell, Check, ExperimentResult, rng
+from .base import Check, ExperimentResult, cell_at, over_seeds, rng, share_gap, sweep
 from .figures import figure, finish, rate_map
 from .landscape import random_landscape, sgd
 
@@ -94,8 +95,7 @@ def trial(seed: int, runs: int, steps: int) -> dict:
 
 def _checks(m: tuple, runs: int) -> tuple[list[Check], dict]:
     gn, gp, ln, lp = m
-    se = math.sqrt((gn * (1 - gn) + gp * (1 - gp)) / runs)
-    diff = gn - gp
+    diff, se = share_gap(gn, gp, runs)
     return [Check(f"with lr noise more runs end in the good minimum, by > {MARGIN:.0%} and > {SES:g} SE",
                   diff > max(MARGIN, SES * se),
                   f"{gn:.3f} vs {gp:.3f} without (difference {diff:+.3f}, SE {se:.3f}); mean final loss "
@@ -103,26 +103,15 @@ def _checks(m: tuple, runs: int) -> tuple[list[Check], dict]:
         {"good with noise": gn, "good without": gp, "final loss with noise": ln, "final loss without": lp}
 
 
-def progress_total(seeds: int) -> int:
-    return seeds
-
-
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 300 runs (``quick``: 60). Returns ``(result, figure)``."""
     runs = 60 if quick else 300
-    per_seed = []
-    for seed in seeds:
-        per_seed.append(trial(seed, runs, STEPS))
-        if progress:
-            progress.advance(f"seed {seed}")
-    cells = []
-    for a in LEVELS:
-        for s in STDS:
-            measured = [_checks(t[a, s], runs) for t in per_seed]
-            nums = {k: float(np.mean([m[1][k] for m in measured])) for k in measured[0][1]}
-            nums["spread factor (theory)"] = spread_factor(a, s)
-            cells.append(Cell({KNOBS[0]: a, KNOBS[1]: s}, list(seeds), [m[0] for m in measured], nums))
-    default = next(c for c in cells if (c.setting[KNOBS[0]], c.setting[KNOBS[1]]) == DEFAULT)
+    per_seed = over_seeds(seeds, lambda seed: trial(seed, runs, STEPS), progress)
+    cells = sweep(KNOBS, itertools.product(LEVELS, STDS), seeds, lambda a, s, seed: _checks(per_seed[seed][a, s], runs),
+                  average=np.mean)
+    for c in cells:
+        c.numbers["spread factor (theory)"] = spread_factor(*c.setting.values())
+    default = cell_at(cells, DEFAULT)
     rows = [{**c.setting, **{k if "theory" in k else f"mean {k}": v for k, v in c.numbers.items()},
              "pass rate": c.pass_rate} for c in cells]
     result = ExperimentResult(NAME, QUESTION, CLAIM, list(KNOBS), default, cells, rows, dict(default.numbers),

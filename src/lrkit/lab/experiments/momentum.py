@@ -25,14 +25,15 @@ both decays end on).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from ... import exponential
-from .base import Cell, Check, ExperimentResult, rng
+from .base import Check, ExperimentResult, cell_at, over_seeds, rng, sweep
 from .figures import figure, finish, rate_map
-from .quadratic import random_curvatures, sgd_quadratic
+from .quadratic import random_quadratic, sgd_quadratic
 
 NAME = "momentum"
 QUESTION = ("With high momentum, does an lr that decays faster than the momentum forgets "
@@ -70,10 +71,14 @@ def lr_sequence(half_life: float, steps: int) -> np.ndarray:
     return shape * (TOTAL_LR / shape.sum())
 
 
+def problem(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's quadratic: curvatures ``h`` and start ``w0``."""
+    return random_quadratic(rng(seed, 71), DIM, 1e-3, 0.1)
+
+
 def trial(seed: int, steps: int, runs: int) -> np.ndarray:
     """Mean final loss over ``runs`` of one seed, every noise level and arm: shape ``(noises, arms)``."""
-    r = rng(seed, 71)
-    h, w0 = random_curvatures(r, DIM, 1e-3, 0.1), r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    h, w0 = problem(seed)
     shape = (len(NOISES), len(ARMS), runs)
     lrs = np.stack([lr_sequence(hl, steps) for _, hl in ARMS], axis=1)                        # (T, arms)
     lrs = np.broadcast_to(lrs[:, None, :, None], (steps,) + shape).reshape(steps, -1)
@@ -95,27 +100,14 @@ def _checks(loss: np.ndarray) -> tuple[list[Check], dict]:
     ], {"fast / matched (momentum)": gap, "fast / matched (no momentum)": control}
 
 
-def progress_total(seeds: int) -> int:
-    return seeds
-
-
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 16 runs per noisy setting (``quick``: 4).
     Returns ``(result, figure)``."""
     runs = 4 if quick else 16
-    loss = {}
-    for s in seeds:
-        for steps in STEPS:
-            loss[s, steps] = trial(s, steps, runs)
-        if progress:
-            progress.advance(f"seed {s}")
-    cells = []
-    for steps in STEPS:
-        for j, noise in enumerate(NOISES):
-            measured = [_checks(loss[s, steps][j]) for s in seeds]
-            nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
-            cells.append(Cell({KNOBS[0]: steps, KNOBS[1]: noise}, list(seeds), [m[0] for m in measured], nums))
-    default = next(c for c in cells if (c.setting[KNOBS[0]], c.setting[KNOBS[1]]) == DEFAULT)
+    loss = over_seeds(seeds, lambda s: {steps: trial(s, steps, runs) for steps in STEPS}, progress)
+    cells = sweep(KNOBS, itertools.product(STEPS, NOISES), seeds,
+                  lambda steps, noise, s: _checks(loss[s][steps][NOISES.index(noise)]))
+    default = cell_at(cells, DEFAULT)
     rows = [{**c.setting, **{f"median {k}": v for k, v in c.numbers.items()}, "pass rate": c.pass_rate}
             for c in cells]
     kept = {hl: float(effective_lr(lr_sequence(hl, 1000), BETA)[0] * (1 - BETA) / lr_sequence(hl, 1000)[0])
@@ -131,8 +123,7 @@ def run(seeds: list[int], *, quick: bool = False, progress=None):
 def _figure(seed, cells):
     """Loss curves of the first seed at the default setting; the pass-rate map over run length and noise."""
     fig, (ax, ax2) = figure(2, width=5.0)
-    r = rng(seed, 71)
-    h, w0 = random_curvatures(r, DIM, 1e-3, 0.1), r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    h, w0 = problem(seed)
     steps = DEFAULT[0]
     for beta, hl in ARMS:
         loss = sgd_quadratic(h, lr_sequence(hl, steps), w0[None], momentum=beta, every=1)[:, 0]

@@ -8,8 +8,9 @@ parameter: SGD with heavy-ball momentum and AdamW (tests compare them with
 ``torch.optim``). A net whose loss turns non-finite is marked diverged and
 frozen; the others go on.
 
-Data: scikit-learn's digits (8x8, 10 classes) and MNIST-1D, both built
-locally (no download), standardised with the training statistics.
+The data are the lab's (:func:`lrkit.lab.data.load_dataset`: digits and
+MNIST-1D, built locally, standardised with the training statistics); the
+experiments hold out its validation split.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from ...errors import MissingDependencyError
 
-__all__ = ["SGD", "AdamW", "Data", "Nets", "batch_order", "load", "sharpness", "threads", "train"]
+__all__ = ["SGD", "AdamW", "Nets", "batch_order", "sharpness", "threads", "train"]
 
 
 def _torch():
@@ -33,45 +32,6 @@ def _torch():
     except ImportError:
         raise MissingDependencyError("torch", "lab") from None
     return torch
-
-
-@dataclass(frozen=True)
-class Data:
-    """Training and held-out arrays (float32 features, int64 labels)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max()) + 1)
-
-
-@lru_cache(maxsize=2)
-def load(name: str) -> Data:
-    """``"digits"`` (1437 train / 360 held out) or ``"mnist1d"`` (4000 / 1000), standardised."""
-    if name == "digits":
-        try:
-            from sklearn.datasets import load_digits
-        except ImportError:
-            raise MissingDependencyError("scikit-learn", "lab") from None
-        d = load_digits()
-        perm = np.random.default_rng(0).permutation(len(d.target))
-        x, y, n = d.data[perm], d.target[perm], 1437
-        xt, yt, xv, yv = x[:n], y[:n], x[n:], y[n:]
-    else:
-        try:
-            import mnist1d.data as m
-        except ImportError:
-            raise MissingDependencyError("mnist1d", "lab") from None
-        ds = m.make_dataset(m.get_dataset_args())  # built locally, deterministic
-        xt, yt, xv, yv = ds["x"], ds["y"], ds["x_test"], ds["y_test"]
-    mu, sd = xt.mean(axis=0), xt.std(axis=0)
-    sd = np.where(sd > 1e-8, sd, 1.0)
-    return Data(((xt - mu) / sd).astype(np.float32), np.asarray(yt, np.int64),
-                ((xv - mu) / sd).astype(np.float32), np.asarray(yv, np.int64))
 
 
 @contextlib.contextmanager
@@ -238,12 +198,14 @@ def train(nets: Nets, x: np.ndarray, y: np.ndarray, order: np.ndarray, lrs: np.n
         idx = torch.from_numpy(order[t])
         loss = nets.losses(xt[idx], yt[idx])
         alive &= torch.isfinite(loss) & (loss < 1e4)
+        everyone = bool(alive.all())
         out[t] = np.where(alive.numpy(), loss.detach().numpy(), np.inf)
         grads = torch.autograd.grad(torch.where(alive, loss, torch.zeros_like(loss)).sum(), nets.params)
-        grads = [torch.nan_to_num(g) * alive.view(-1, 1, 1) for g in grads]
+        if not everyone:        # a diverged net's gradient may be NaN or inf: zero it (a pass over every gradient)
+            grads = [torch.nan_to_num(g) * alive.view(-1, 1, 1) for g in grads]
         lr = torch.as_tensor(lrs[t], dtype=torch.float32) * alive
         opt.step(grads, lr, None if wds is None else wds[t])
-        if not bool(alive.all()):
+        if not everyone:
             with torch.no_grad():
                 for p in nets.params:
                     p.copy_(torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0))

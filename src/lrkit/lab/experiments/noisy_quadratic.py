@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from ... import constant, cosine, exponential
-from .base import Cell, Check, ExperimentResult, rng
+from .base import Check, ExperimentResult, cell_at, over_seeds, rng, sweep
 from .figures import figure, finish, rate_curve
-from .quadratic import random_curvatures, sgd_quadratic
+from .quadratic import random_quadratic, sgd_quadratic
 
 NAME = "noisy-quadratic"
 QUESTION = ("On a quadratic with noisy gradients, does a decaying lr end lower than the best "
@@ -42,11 +42,14 @@ def schedules(steps: int) -> dict:
     return {"constant": constant(), "cosine": cosine(steps), "exponential": exponential(half_life=steps / 8)}
 
 
+def problem(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's quadratic: curvatures ``h`` and start ``w0``."""
+    return random_quadratic(rng(seed, 11), DIM, 0.01, 1.0, size=W0)
+
+
 def trial(seed: int, steps: int, runs: tuple[int, int]) -> dict:
     """One seed: final losses ``[sigma][family] -> (tuning (lrs,), test (lrs,))`` means over runs."""
-    r = rng(seed, 11)
-    h = random_curvatures(r, DIM, 0.01, 1.0)
-    w0 = W0 * r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    h, w0 = problem(seed)
     ts = np.arange(steps, dtype=np.float64)
     shapes = {k: s.values(ts) for k, s in schedules(steps).items()}
     lrs = np.concatenate([np.outer(shape, LRS) for shape in shapes.values()], axis=1)   # (T, families*lrs)
@@ -81,21 +84,13 @@ def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 1000 steps, 8 tuning and 16 test runs per lr
     (``quick``: 300 steps, 4 and 8 runs). Returns ``(result, figure)``."""
     steps, runs = (300, (4, 8)) if quick else (1000, (8, 16))
-    per_seed = []
-    for s in seeds:
-        per_seed.append(trial(s, steps, runs))
-        if progress:
-            progress.advance(f"seed {s}")
-    cells = []
-    for sigma in SIGMAS:
-        measured = [_checks(p[sigma]) for p in per_seed]
-        nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
-        cells.append(Cell({KNOB: sigma}, list(seeds), [m[0] for m in measured], nums))
-    default = cells[SIGMAS.index(DEFAULT)]
+    per_seed = over_seeds(seeds, lambda s: trial(s, steps, runs), progress)
+    cells = sweep([KNOB], SIGMAS, seeds, lambda sigma, s: _checks(per_seed[s][sigma]))
+    default = cell_at(cells, DEFAULT)
     rows = [{KNOB: c.setting[KNOB], **{f"median {k}": v for k, v in c.numbers.items() if "/" in k or "lr" in k},
              "pass rate": c.pass_rate} for c in cells]
-    result = ExperimentResult(NAME, QUESTION, CLAIM, [KNOB], default, cells, rows, quick=quick,
-                              numbers={k: v for k, v in default.numbers.items()})
+    result = ExperimentResult(NAME, QUESTION, CLAIM, [KNOB], default, cells, rows, dict(default.numbers),
+                              quick=quick)
     result.notes.append(f"{len(LRS)} peak lrs per family ({LRS[0]:g} .. {LRS[-1]:g}); chosen on tuning runs, "
                         f"scored on {runs[1]} fresh runs; {steps} steps")
     return result, _figure(seeds[0], steps, runs, cells)
@@ -104,9 +99,7 @@ def run(seeds: list[int], *, quick: bool = False, progress=None):
 def _figure(seed, steps, runs, cells):
     """Mean loss curves at each family's best lr (first seed, default noise); the pass rate against the noise."""
     fig, (ax, ax2) = figure(2)
-    r = rng(seed, 11)
-    h = random_curvatures(r, DIM, 0.01, 1.0)
-    w0 = W0 * r.choice([-1.0, 1.0], DIM) * r.uniform(0.5, 1.5, DIM)
+    h, w0 = problem(seed)
     ts = np.arange(steps, dtype=np.float64)
     default = next(c for c in cells if c.setting[KNOB] == DEFAULT)
     for k, s in schedules(steps).items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["expected_loss", "random_curvatures", "sgd_quadratic"]
+__all__ = ["expected_loss", "random_curvatures", "random_quadratic", "sgd_quadratic"]
 
 
 def random_curvatures(rng: np.random.Generator, d: int, lo: float, hi: float) -> np.ndarray:
@@ -24,6 +24,20 @@ def random_curvatures(rng: np.random.Generator, d: int, lo: float, hi: float) ->
     """
     mid = np.exp(rng.uniform(np.log(lo), np.log(hi), d - 2))
     return np.sort(np.concatenate([[lo], mid, [hi]]))
+
+
+def random_quadratic(rng: np.random.Generator, d: int, lo: float, hi: float,
+                     size: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A random problem: ``d`` curvatures (:func:`random_curvatures`) and a start ``w0`` of random signs,
+    ``|w0_i|`` uniform in ``[size/2, 3 size/2]``.
+
+    >>> import numpy as np
+    >>> h, w0 = random_quadratic(np.random.default_rng(0), 4, 0.1, 1.0, size=10.0)
+    >>> h.shape, bool(np.all((5 <= abs(w0)) & (abs(w0) <= 15)))
+    ((4,), True)
+    """
+    h = random_curvatures(rng, d, lo, hi)
+    return h, size * rng.choice([-1.0, 1.0], d) * rng.uniform(0.5, 1.5, d)
 
 
 def sgd_quadratic(h, lrs, w0, *, sigma=0.0, momentum=0.0, rng: np.random.Generator | None = None,

@@ -19,12 +19,10 @@ than 3 standard errors). Measured too: a constant lr at the peak.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ... import constant, cosine, restarts
-from .base import Cell, Check, ExperimentResult, rng
+from .base import Check, ExperimentResult, cell_at, over_seeds, rng, share_gap, sweep
 from .figures import figure, finish, rate_curve
 from .landscape import random_landscape, sgd
 
@@ -64,8 +62,7 @@ def trial(seed: int, runs: int, steps: int) -> dict:
 
 def _checks(m: dict, runs: int) -> tuple[list[Check], dict]:
     (g1, c1), (g4, c4), (gc, _) = m["single cosine"], m["4 restarts"], m["constant"]
-    se = math.sqrt((g1 * (1 - g1) + g4 * (1 - g4)) / runs)
-    diff = g4 - g1
+    diff, se = share_gap(g4, g1, runs)
     return [Check(f"4 restarts reach the good minimum more often, by > {MARGIN:.0%} and > {SES:g} SE",
                   diff > max(MARGIN, SES * se),
                   f"{g4:.3f} vs single {g1:.3f} (difference {diff:+.3f}, SE {se:.3f}); "
@@ -74,24 +71,12 @@ def _checks(m: dict, runs: int) -> tuple[list[Check], dict]:
          "difference": diff}
 
 
-def progress_total(seeds: int) -> int:
-    return seeds
-
-
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 500 runs per arm (``quick``: 100). Returns ``(result, figure)``."""
     runs = 100 if quick else 500
-    per_seed = []
-    for s in seeds:
-        per_seed.append(trial(s, runs, STEPS))
-        if progress:
-            progress.advance(f"seed {s}")
-    cells = []
-    for p in PEAKS:
-        measured = [_checks(t[p], runs) for t in per_seed]
-        nums = {k: float(np.mean([m[1][k] for m in measured])) for k in measured[0][1]}
-        cells.append(Cell({KNOB: p}, list(seeds), [m[0] for m in measured], nums))
-    default = cells[PEAKS.index(DEFAULT)]
+    per_seed = over_seeds(seeds, lambda s: trial(s, runs, STEPS), progress)
+    cells = sweep([KNOB], PEAKS, seeds, lambda p, s: _checks(per_seed[s][p], runs), average=np.mean)
+    default = cell_at(cells, DEFAULT)
     rows = [{KNOB: c.setting[KNOB], **{f"mean {k}": v for k, v in c.numbers.items()}, "pass rate": c.pass_rate}
             for c in cells]
     result = ExperimentResult(NAME, QUESTION, CLAIM, [KNOB], default, cells, rows, dict(default.numbers),
@@ -117,12 +102,8 @@ def _figure(seed, cells):
     ts = np.arange(STEPS, dtype=np.float64)
     x0 = rng(seed, 53).uniform(f.x_poor + 0.5, f.x_poor + 12, 12)
     for (label, s), color in zip(list(arms(STEPS).items())[:2], ("tab:blue", "tab:orange")):
-        noise = rng(seed, 54)
-        x, path = x0.copy(), [x0]
-        for lr in DEFAULT * 2 / f.h_poor * s.values(ts):
-            x = x - lr * (f.grad(x) + sigma * noise.standard_normal(x.size))
-            path.append(x)
-        ax2.plot(np.array(path), lw=0.6, color=color)
+        path = sgd(f, x0, DEFAULT * 2 / f.h_poor * s.values(ts), sigma, rng(seed, 54), path=True)
+        ax2.plot(path, lw=0.6, color=color)
         ax2.plot([], [], color=color, label=label)
     ax2.axhline(f.x_poor, color="gray", ls=":", lw=1)
     ax2.set(xlabel="step", ylabel="x", ylim=(-3, f.x_poor + 9), title=f"peak lr {DEFAULT:g} x 2/h, same noise")

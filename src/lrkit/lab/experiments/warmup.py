@@ -17,12 +17,15 @@ peak lr and the output-layer scale (which sets the initial sharpness).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ... import cosine, warmup
-from .base import Cell, Check, ExperimentResult
+from ..data import load_dataset
+from .base import Check, ExperimentResult, cell_at, sweep
 from .figures import figure, finish, rate_map
-from .nets import SGD, Nets, batch_order, load, sharpness, threads, train
+from .nets import SGD, Nets, batch_order, sharpness, threads, train
 
 NAME = "warmup"
 QUESTION = ("Does a large lr without warmup diverge or spike early, while the same peak "
@@ -44,13 +47,13 @@ def schedules(steps: int) -> dict:
 
 def measure(seeds: list[int], steps: int, progress=None) -> dict:
     """Train every (seed, peak, scale, arm) at once: batch losses, held-out accuracy, initial sharpness."""
-    data = load("digits")
+    data = load_dataset("digits")
     keys = [(s, p, sc, arm) for s in seeds for p in PEAKS for sc in SCALES for arm in schedules(steps)]
     net_seeds = [k[0] for k in keys]
     ts = np.arange(steps, dtype=np.float64)
     shapes = {k: s.values(ts) for k, s in schedules(steps).items()}
     lrs = np.stack([p * shapes[arm] for _, p, _, arm in keys], axis=1)
-    sizes = [data.x_train.shape[1], HIDDEN, HIDDEN, data.classes]
+    sizes = [data.n_features, HIDDEN, HIDDEN, data.n_classes]
     with threads(1):
         probe = Nets(sizes, [s for s in seeds for _ in SCALES], [sc for _ in seeds for sc in SCALES])
         sharp = sharpness(probe, data.x_train[:256], data.y_train[:256])
@@ -59,7 +62,7 @@ def measure(seeds: list[int], steps: int, progress=None) -> dict:
         tick = (lambda t: progress.advance(f"step {t}/{steps}")) if progress else None
         losses = train(nets, data.x_train, data.y_train, order, lrs, SGD(nets.params), every=steps // 10,
                        on_eval=tick)
-        _, acc = nets.evaluate(data.x_test, data.y_test)
+        _, acc = nets.evaluate(data.x_val, data.y_val)
     lam = {(s, sc): float(sharp[i * len(SCALES) + j]) for i, s in enumerate(seeds) for j, sc in enumerate(SCALES)}
     return {k: {"losses": losses[:, i], "acc": float(acc[i]) if np.isfinite(losses[-1, i]) else 0.0,
                 "sharpness": lam[k[0], k[2]]} for i, k in enumerate(keys)}
@@ -83,23 +86,18 @@ def _checks(no: dict, wu: dict) -> tuple[list[Check], dict]:
         "diverged warmup": float(not np.isfinite(wu["losses"][-1])), "sharpness at init": wu["sharpness"]}
 
 
-def progress_total(seeds: int) -> int:
-    return 10
+def progress_total(seeds: int, quick: bool) -> int:
+    return 10          # train() reports every tenth of the run
 
 
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 300 steps (``quick``: 120). Returns ``(result, figure)``."""
     steps = 120 if quick else 300
     res = measure(seeds, steps, progress)
-    cells = []
-    for p in PEAKS:
-        for sc in SCALES:
-            measured = [_checks(res[s, p, sc, "no warmup"], res[s, p, sc, "warmup"]) for s in seeds]
-            nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
-            for k in ("diverged no warmup", "diverged warmup"):
-                nums[k] = float(np.mean([m[1][k] for m in measured]))
-            cells.append(Cell({KNOBS[0]: p, KNOBS[1]: sc}, list(seeds), [m[0] for m in measured], nums))
-    default = next(c for c in cells if (c.setting[KNOBS[0]], c.setting[KNOBS[1]]) == DEFAULT)
+    cells = sweep(KNOBS, itertools.product(PEAKS, SCALES), seeds,
+                  lambda p, sc, s: _checks(res[s, p, sc, "no warmup"], res[s, p, sc, "warmup"]),
+                  means=("diverged no warmup", "diverged warmup"))
+    default = cell_at(cells, DEFAULT)
     rows = [{**c.setting, **{(k if "diverged" in k else f"median {k}"): v for k, v in c.numbers.items()},
              "pass rate": c.pass_rate} for c in cells]
     result = ExperimentResult(NAME, QUESTION, CLAIM, list(KNOBS), default, cells, rows, dict(default.numbers),

@@ -24,9 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from ... import cosine
-from .base import Cell, Check, ExperimentResult, rng
+from ..data import load_dataset
+from .base import Check, ExperimentResult, cell_at, rng, sweep
 from .figures import figure, finish, rate_curve
-from .nets import AdamW, Nets, batch_order, load, threads, train
+from .nets import AdamW, Nets, batch_order, threads, train
 
 NAME = "weight-decay"
 QUESTION = ("Under a decaying lr AdamW's effective decay lr*wd shrinks; does keeping it "
@@ -57,7 +58,7 @@ def decay_tables(wd: float, steps: int) -> dict[str, tuple[np.ndarray, np.ndarra
 
 def measure(seeds: list[int], epochs: int, progress=None) -> dict:
     """Train every (seed, wd, arm) at once; final weight norm, training and held-out loss."""
-    data = load("mnist1d")
+    data = load_dataset("mnist1d")
     keys = [(s, wd, arm) for s in seeds for wd in WDS for arm in ARMS]
     net_seeds = [k[0] for k in keys]
     spe = N_TRAIN // BATCH
@@ -69,14 +70,14 @@ def measure(seeds: list[int], epochs: int, progress=None) -> dict:
     lrs = np.stack([tables[wd][arm][0] for _, wd, arm in keys], axis=1)
     wds = np.stack([tables[wd][arm][1] for _, wd, arm in keys], axis=1)
     with threads(1):
-        nets = Nets([data.x_train.shape[1], HIDDEN, HIDDEN, data.classes], net_seeds)
+        nets = Nets([data.n_features, HIDDEN, HIDDEN, data.n_classes], net_seeds)
         tick = (lambda t: progress.advance(f"step {t}/{steps}")) if progress else None
         train(nets, data.x_train, data.y_train, order, lrs, AdamW(nets.params), wds=wds, every=steps // 10,
               on_eval=tick)
         xs = np.stack([data.x_train[subsets[s]] for s in net_seeds])
         ys = np.stack([data.y_train[subsets[s]] for s in net_seeds])
         tr, _ = nets.evaluate(xs, ys)
-        te, acc = nets.evaluate(data.x_test, data.y_test)
+        te, acc = nets.evaluate(data.x_val, data.y_val)
         norm = nets.norms()
     total = {(wd, arm): float(np.sum(tables[wd][arm][0] * tables[wd][arm][1])) for wd in WDS for arm in ARMS}
     return {k: {"norm": float(norm[i]), "train": float(tr[i]), "test": float(te[i]), "acc": float(acc[i]),
@@ -99,21 +100,17 @@ def _checks(w: dict, p: dict, m: dict) -> tuple[list[Check], dict]:
         **{f"loss: {k}": d["test"] for k, d in zip(ARMS, (w, p, m))}}
 
 
-def progress_total(seeds: int) -> int:
-    return 10
+def progress_total(seeds: int, quick: bool) -> int:
+    return 10          # train() reports every tenth of the run
 
 
 def run(seeds: list[int], *, quick: bool = False, progress=None):
     """Measure and check (see the module doc): 30 epochs (``quick``: 4). Returns ``(result, figure)``."""
     epochs = 4 if quick else 30
     res = measure(seeds, epochs, progress)
-    cells = []
-    for wd in WDS:
-        measured = [_checks(*(res[s, wd, arm] for arm in ARMS)) for s in seeds]
-        nums = {k: float(np.median([m[1][k] for m in measured])) for k in measured[0][1]}
-        nums["beats control on held-out"] = float(np.mean([m[1]["beats control on held-out"] for m in measured]))
-        cells.append(Cell({KNOB: wd}, list(seeds), [m[0] for m in measured], nums))
-    default = cells[WDS.index(DEFAULT)]
+    cells = sweep([KNOB], WDS, seeds, lambda wd, s: _checks(*(res[s, wd, arm] for arm in ARMS)),
+                  means=("beats control on held-out",))
+    default = cell_at(cells, DEFAULT)
     rows = [{KNOB: c.setting[KNOB], **{(k if k.startswith("beats") else f"median {k}"): v
                                        for k, v in c.numbers.items() if not k.startswith("loss: ")},
              "pass rate": c.pass_rate} for c in cells]
