@@ -27,7 +27,7 @@ Every result is cached in ``benchmarks/.finder_cache/`` (git-ignored), so a
 rerun only trains what changed (a new suggestion):
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/finder_quality.py [--split report|tune|tune2|all]
-        [--problems NAME ...] [--cache DIR] [--no-progress] [--smoke]
+        [--problems NAME ...] [--cache DIR] [--no-progress] [--smoke] [--seeds S ...]
 
 ``--smoke``: one small problem, one seed, a 40-step budget and a coarse grid
 (what the test suite runs).
@@ -221,9 +221,12 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=CACHE, metavar="DIR")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--seeds", nargs="+", type=int, default=None, metavar="S",
+                    help="other seeds for every split (to re-check a result at seeds nobody picked)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    settings = Settings(seeds=P.SEEDS)
+    seeds = P.SEEDS if args.seeds is None else {split: tuple(args.seeds) for split in P.SEEDS}
+    settings = Settings(seeds=seeds)
     chosen = [P.by_name(n) for n in args.problems] if args.problems else P.problems(args.split)
     if args.smoke:
         settings = replace(settings, budget=40, grid=tuple(np.logspace(-4, 0, 5).tolist()), seeds={"tune": (0,)})
