@@ -200,6 +200,18 @@ def test_batched_refuses_what_it_cannot_do(digits):
         train_batched(make_model("linear", 64, 10), digits, [], epochs=1, batch_size=64, lr=0.1)
 
 
+def test_fit_batched_refuses_an_unknown_optimizer_and_no_members(digits):
+    """An optimizer it does not have is an error, not AdamW in disguise."""
+    from lrkit.lab.train import Member, fit_batched
+
+    members = [Member(lk.constant(), 0.1, 0, make_model("linear", 64, 10))]
+    with pytest.raises(lk.SpecError,
+                       match="fit_batched\\(\\): optimizer must be one of 'sgd', 'adamw'; got optimizer='adam'"):
+        fit_batched(members, digits, epochs=1, batch_size=64, optimizer="adam")
+    with pytest.raises(lk.SpecError, match="fit_batched\\(\\): members must be a list holding at least one Member"):
+        fit_batched([], digits, epochs=1, batch_size=64)
+
+
 def test_fit_batched_members_with_own_seeds_plateaus_and_drops(digits):
     """Every member of one batch equals its own one-by-one run (seed, lr, plateau); dropping one leaves the rest."""
     from lrkit.lab.train import Member, fit_batched

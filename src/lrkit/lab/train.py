@@ -320,6 +320,9 @@ def fit_batched(members: Sequence[Member], data: Dataset, *, epochs: int, batch_
     import torch
     from torch.func import functional_call, grad_and_value, vmap
 
+    one_of("fit_batched", "optimizer", optimizer, ("sgd", "adamw"))
+    if not members:
+        raise fail("fit_batched", "members", "a list holding at least one Member", list(members))
     net = copy.deepcopy(members[0].init)
     if any(True for _ in net.buffers()):
         raise fail("fit_batched", "model", "a model without buffers (batch norm); use train() for it", net)
@@ -348,22 +351,18 @@ def fit_batched(members: Sequence[Member], data: Dataset, *, epochs: int, batch_
     torch.manual_seed(seeds[0])
     start = time.perf_counter()
     for epoch in range(epochs):
-        perms = {s: torch.from_numpy(next(streams[s])) for s in seeds}
+        perms = torch.stack([torch.from_numpy(next(streams[s])) for s in seeds])
+        # the epoch's sample order: one row (shared seed) or one row per member
+        order = perms[0] if shared else perms[[seeds.index(int(members[i].seed)) for i in alive]]
         scale = np.array([_scale(members[i].plateau) for i in alive])
         lrs = plan[alive, epoch * spe:(epoch + 1) * spe] * scale[:, None]
-        lrs32 = torch.from_numpy(lrs.astype(np.float32))
-        idx_of = torch.tensor([seeds.index(int(members[i].seed)) for i in alive])
+        lrs32 = torch.from_numpy(np.ascontiguousarray(lrs.T, dtype=np.float32))  # row b: every member's lr of batch b
         sums = torch.zeros(len(alive), dtype=torch.float64)
         for b in range(spe):
-            if shared:
-                idx = perms[seeds[0]][b * batch_size:(b + 1) * batch_size]
-                xb, yb = x[idx], y[idx]
-            else:
-                idx = torch.stack([perms[s][b * batch_size:(b + 1) * batch_size] for s in seeds])[idx_of]
-                xb, yb = x[idx], y[idx]
-            grads, losses = grad_fn(params, xb, yb)
+            idx = order[..., b * batch_size:(b + 1) * batch_size]
+            grads, losses = grad_fn(params, x[idx], y[idx])
             with torch.no_grad():
-                stepper.step(params, grads, lrs32[:, b])
+                stepper.step(params, grads, lrs32[b])
             sums += losses.detach().double() * idx.shape[-1]
         with torch.no_grad():
             out = logits_fn(params, xv)
