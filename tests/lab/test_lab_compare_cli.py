@@ -133,6 +133,14 @@ def test_default_job_on_one_epoch_runs_every_default_schedule(tmp_path):
     assert doc["setup"]["lrs"] == [0.025, 0.05, 0.1, 0.2, 0.4]
 
 
+def error_line(capsys, *argv: str) -> str:
+    """``lrkit compare ARGV`` in this process: exit status 2 and one ``error: ...`` line on stderr; that line."""
+    assert main(["compare", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
 @pytest.mark.parametrize("args,needle", [
     (["--epochs", "0"], "argument --epochs: must be a whole number > 0"),
     (["--seeds", "two"], "argument --seeds"),
@@ -163,19 +171,27 @@ def test_default_job_on_one_epoch_runs_every_default_schedule(tmp_path):
 ])
 def test_bad_arguments_exit_2_with_one_error_line(tmp_path, capsys, args, needle):
     out = tmp_path / "out"
-    assert main(["compare", *args, "--out", str(out), "--no-progress"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], err
+    line = error_line(capsys, *args, "--out", str(out), "--no-progress")
+    assert needle in line, line
     assert not out.exists()  # nothing trained, nothing written
 
 
 def test_bad_config_file_names_the_file_and_setting(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("epoch: 3\n")
-    assert main(["compare", "--config", str(cfg)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1
-    assert err[0].startswith(f"error: --config {cfg}: compare(): unknown setting 'epoch' (did you mean 'epochs'?)")
+    line = error_line(capsys, "--config", str(cfg))
+    assert line.startswith(f"error: --config {cfg}: compare(): unknown setting 'epoch' (did you mean 'epochs'?)")
+
+
+def test_every_flag_is_a_setting_of_the_config_file():
+    """One table: each option of ``lrkit compare`` is the config key of the same name (or a flag about the job)."""
+    from lrkit.cli import build_parser
+    from lrkit.lab.config import SETTINGS
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["compare"]
+    flags = {a.dest for a in sub._actions if a.option_strings} - {"help"}
+    assert flags - set(SETTINGS) == {"set", "no_resume", "no_progress"}
+    assert set(SETTINGS) - flags == {"retries", "resume"}  # and --config names the file, not run.config
 
 
 def test_lr_1e300_in_a_subprocess():

@@ -104,14 +104,9 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-_KEYS = ("train", "schedule", "plateau", "plateau_factor", "plateau_patience", "lrs", "lr", "epochs", "seeds",
-         "seed_offset", "tune_seeds", "mode", "prune", "metric", "steps_per_epoch", "engine", "workers", "address",
-         "resources", "data", "model", "optimizer", "momentum", "weight_decay", "batch_size", "out")
-
-
 def _values(args) -> dict:
     from ..errors import SpecError
-    from ..lab.config import load_config
+    from ..lab.config import SETTINGS, load_config
 
     values: dict = {}
     if args.config:
@@ -120,7 +115,8 @@ def _values(args) -> dict:
         except SpecError as e:
             raise SpecError(f"--config {args.config}: {e}") from None
     values = {k.replace("-", "_"): v for k, v in values.items()}
-    given = {k: getattr(args, k) for k in _KEYS if getattr(args, k) is not None}
+    # the flags named as the settings (args.config is the file's path, not the setting run.config)
+    given = {k: v for k in SETTINGS if k != "config" and (v := getattr(args, k, None)) is not None}
     if "lr" in given or "lrs" in given:  # the command line's grid replaces the file's
         values.pop("lr", None)
         values.pop("lrs", None)
@@ -149,8 +145,9 @@ def run(args) -> int:
     print(f"{s['runs_trained']} runs trained, {s['runs_resumed']} resumed, in {s['wall_time']:.1f} s; "
           f"report: {os.path.join(kwargs['out'], 'report.html')}")
     if failed:
+        first = failed[0].task
         print(f"{len(failed)} run{'s' if len(failed) > 1 else ''} failed (see the report's Failures); "
-              f"first: {failed[0].name} lr {failed[0].lr:g} seed {failed[0].seed}: {failed[0].error}",
+              f"first: {first.name} lr {first.lr:g} seed {first.seed}: {failed[0].error}",
               file=sys.stderr)
     print(f"verdict: {result.headline}")
     return 1 if failed else 0

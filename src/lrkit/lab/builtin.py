@@ -28,14 +28,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..checks import fail, integer, number, one_of, unknown
+from .config import BUILTIN_DEFAULTS as DEFAULTS
 from .data import Dataset, load_dataset
 from .models import MODELS
 from .run import Pruned, Run
+from .train import RunResult
+from .train import steps_per_epoch as _spe
 
 __all__ = ["DEFAULTS", "DEFAULT_LR", "batch", "check_config", "train"]
 
-DEFAULTS = {"data": "digits", "model": "mlp", "optimizer": "sgd", "batch_size": 64,
-            "momentum": 0.9, "weight_decay": 0.0}
 DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
 
 
@@ -67,7 +68,7 @@ def data_of(config: dict) -> Dataset:
 
 def steps_per_epoch(config: dict) -> int:
     """``ceil(n_train / batch_size)`` for these settings."""
-    return -(-len(data_of(config).y_train) // config["batch_size"])
+    return _spe(data_of(config), config["batch_size"])
 
 
 @contextlib.contextmanager
@@ -95,6 +96,12 @@ def _scores(logits, y) -> dict:
     return {"test": _val(loss, acc), "test_loss": loss}
 
 
+def _report(run: Run, r: RunResult) -> None:
+    """Report the epoch ``r`` has just recorded (the validation accuracy as ``val``, NaN once diverged)."""
+    run.report(epoch=r.epochs, val=_val(r.val_loss[-1], r.val_acc[-1]), val_loss=r.val_loss[-1],
+               train_loss=r.train_loss[-1], lr=r.lr[-1])
+
+
 def _fingerprints(run: Run, model: Any, data: Dataset) -> None:
     from .train import orders
 
@@ -112,16 +119,10 @@ def train(run: Run) -> dict:
     data = data_of(cfg)
     model = make_model(cfg["model"], data.n_features, data.n_classes, seed=run.seed)
     _fingerprints(run, model, data)
-    spe = -(-len(data.y_train) // cfg["batch_size"])
-
-    def report(r) -> None:
-        run.report(epoch=r.epochs, val=_val(r.val_loss[-1], r.val_acc[-1]), val_loss=r.val_loss[-1],
-                   train_loss=r.train_loss[-1], lr=r.lr[-1])
-
     with _one_thread():
-        fit_one(model, data, run.bind(spe), epochs=run.epochs, batch_size=cfg["batch_size"], lr=run.lr,
-                   optimizer=cfg["optimizer"], seed=run.seed, plateau=run.plateau, momentum=cfg["momentum"],
-                   weight_decay=cfg["weight_decay"], callback=report)
+        fit_one(model, data, run.bind(_spe(data, cfg["batch_size"])), epochs=run.epochs, batch_size=cfg["batch_size"],
+                lr=run.lr, optimizer=cfg["optimizer"], seed=run.seed, plateau=run.plateau, momentum=cfg["momentum"],
+                weight_decay=cfg["weight_decay"], callback=lambda r: _report(run, r))
         model.eval()
         with torch.no_grad():
             return _scores(model(torch.from_numpy(data.x_test)), torch.from_numpy(data.y_test))
@@ -137,7 +138,7 @@ def batch(runs: Sequence[Run]) -> list[Any]:
 
     cfg = runs[0].config
     data = data_of(cfg)
-    spe = -(-len(data.y_train) // cfg["batch_size"])
+    spe = _spe(data, cfg["batch_size"])
     inits = {s: make_model(cfg["model"], data.n_features, data.n_classes, seed=s) for s in {r.seed for r in runs}}
     members = [Member(r.bind(spe), r.lr, r.seed, inits[r.seed], r.plateau) for r in runs]
     for r in runs:
@@ -146,10 +147,8 @@ def batch(runs: Sequence[Run]) -> list[Any]:
 
     def on_epoch(epoch: int, alive: list[int]) -> list[int]:
         for i in alive:
-            res = members[i].result
             try:
-                runs[i].report(epoch=epoch + 1, val=_val(res.val_loss[-1], res.val_acc[-1]),
-                               val_loss=res.val_loss[-1], train_loss=res.train_loss[-1], lr=res.lr[-1])
+                _report(runs[i], members[i].result)
             except Pruned as e:
                 outcomes[i] = e
         return [i for i in alive if runs[i].stopped]

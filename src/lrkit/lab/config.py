@@ -33,7 +33,8 @@ from typing import Any
 from ..checks import fail, unknown
 from ..errors import MissingDependencyError, SpecError
 
-__all__ = ["BUILTIN_KEYS", "DEFAULT_PLATEAU", "DEFAULT_SCHEDULES", "KEYS", "load_config", "normalise"]
+__all__ = ["BUILTIN_DEFAULTS", "BUILTIN_KEYS", "DEFAULT_PLATEAU", "DEFAULT_SCHEDULES", "KEYS", "SETTINGS",
+           "load_config", "normalise"]
 
 #: One schedule per family of SPEC section 1 (grouped), all bound to the run
 #: by their units: "ep" epochs, "%" of the run, "rest" what is left.
@@ -61,9 +62,14 @@ DEFAULT_PLATEAU: dict[str, Any] = {"schedule": "constant()", "plateau": {"factor
 KEYS = ("train", "schedule", "lr", "lrs", "epochs", "seeds", "seed_offset", "tune_seeds", "mode", "engine",
         "workers", "address", "resources", "retries", "prune", "steps_per_epoch", "config", "metric", "out",
         "resume")
-#: Settings of the built-in training that may stand at the top level.
-BUILTIN_KEYS = ("data", "model", "optimizer", "batch_size", "momentum", "weight_decay")
+#: The settings of the built-in training (its ``run.config``) and their defaults; they may stand at the top level.
+BUILTIN_DEFAULTS: dict[str, Any] = {"data": "digits", "model": "mlp", "optimizer": "sgd", "batch_size": 64,
+                                    "momentum": 0.9, "weight_decay": 0.0}
+BUILTIN_KEYS = tuple(BUILTIN_DEFAULTS)
 _PLATEAU_KEYS = ("plateau", "plateau_factor", "plateau_patience")
+#: Every key a config file may hold; ``lrkit compare`` has a flag of the same name for each but ``config``,
+#: ``retries`` and ``resume`` (``--config`` names the file; ``--no-resume``).
+SETTINGS = KEYS + BUILTIN_KEYS + _PLATEAU_KEYS
 
 
 def normalise(values: Mapping[str, Any], where: str = "compare") -> dict[str, Any]:
@@ -91,7 +97,7 @@ def normalise(values: Mapping[str, Any], where: str = "compare") -> dict[str, An
         elif name in KEYS:
             kw[name] = value
         else:
-            raise unknown(where, "setting", key, KEYS + BUILTIN_KEYS + _PLATEAU_KEYS)
+            raise unknown(where, "setting", key, SETTINGS)
     if builtin:
         if kw.get("train") is not None:
             raise SpecError(f"{where}(): {', '.join(builtin)} apply to the built-in training only; with train, "
