@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import lrkit as lk
 from lrkit.lab import compare
 from lrkit.lab.data import load_dataset
-from lrkit.lab.run import Run, Task, seeded
+from lrkit.lab.run import Record, Run, Task, seeded
 
 SMALL = {"model": "linear", "batch_size": 128}
 
@@ -63,7 +64,7 @@ def test_final_runs_are_paired_by_fingerprints(three):
 def test_seeds_offset_and_tuning_seeds_are_disjoint():
     r = job(schedules=["cosine('100%')"], seeds=3, seed_offset=10, tune_seeds=2, epochs=1)
     assert r.protocol.seeds == [10, 11, 12] and r.protocol.tune_seeds == [13, 14]
-    seeds = {(rec.seed, rec.lr) for rec in r.records.values()}
+    seeds = {(rec.task.seed, rec.task.lr) for rec in r.records.values()}
     assert {s for s, _ in seeds} == {10, 11, 12, 13, 14}
     assert r.entries[0].seeds == [10, 11, 12] and r.setup["seeds"] == [10, 11, 12]
 
@@ -134,7 +135,7 @@ def test_noise_schedules_draw_fresh_noise_per_seed():
     assert not np.allclose(a, b)
     np.testing.assert_array_equal(a, lk.noisy(lk.cosine(100), 0.3, seed=0).values(ts))
     r = job(schedules=["noisy(cosine('100%'), 0.5)"], seeds=2, epochs=2, lrs=[0.1])
-    lrs = {rec.seed: [h["lr"] for h in rec.history] for rec in r.records.values()}
+    lrs = {rec.task.seed: [h["lr"] for h in rec.history] for rec in r.records.values()}
     assert len({tuple(v) for v in lrs.values()}) == len(lrs)  # every seed its own noise
 
 
@@ -149,6 +150,17 @@ def test_run_binds_its_schedule_and_checks_reports():
     with pytest.raises(lk.SpecError, match="Run.report\\(\\): val must be a number"):
         run.report(val="high")
     assert run.history == [{"epoch": 0, "val": 0.5, "loss": 1.2}]
+
+
+def test_a_record_is_one_flat_json_object_that_reads_back():
+    task = Task("k", "cosine('10%')", "cosine(10)", None, 0.5, 3, 4, {"a": 1}, 25, "tune|g", "tune")
+    rec = Record(task, "pruned", [{"epoch": 0, "val": 0.5, "note": None}], {}, {"init": "ab"}, attempts=2)
+    d = json.loads(json.dumps(rec.to_dict()))
+    assert (d["key"], d["name"], d["lr"], d["seed"], d["config"], d["status"], d["attempts"]) == \
+        ("k", "cosine('10%')", 0.5, 3, {"a": 1}, "pruned", 2)
+    assert Record.from_dict(d) == rec
+    with pytest.raises(TypeError):  # a file without its run's settings is not a record (resume trains it again)
+        Record.from_dict({"status": "done"})
 
 
 def test_a_run_that_raises_is_failed_and_the_others_complete(user_train):
@@ -187,10 +199,10 @@ def _pruning_job(**kw):
 def test_pruning_stops_a_hopeless_schedules_seeds_together():
     r = _pruning_job(lrs=[0.1, 0.4])
     cos, bad = by_name(r)["cosine('100%')"], by_name(r)["constant(0.001)"]
-    hopeless = [rec for rec in r.records.values() if rec.schedule == "constant(0.001)"]
+    hopeless = [rec for rec in r.records.values() if rec.task.schedule == "constant(0.001)"]
     assert hopeless and all(rec.status == "pruned" for rec in hopeless)
     assert {len(rec.history) for rec in hopeless} == {4}  # all seeds stopped at the same report, after the grace
-    assert all(rec.status == "done" for rec in r.records.values() if rec.schedule == "cosine('100%')")
+    assert all(rec.status == "done" for rec in r.records.values() if rec.task.schedule == "cosine('100%')")
     assert bad.status == "pruned" and bad.pruned and not bad.in_top_group and bad.lr is None
     assert r.verdict.winner is None and cos.in_top_group
     assert r.setup["epochs_trained"] < r.setup["epochs_planned"]
@@ -199,7 +211,7 @@ def test_pruning_stops_a_hopeless_schedules_seeds_together():
 def test_pruning_a_user_function_stops_every_seed(user_train):
     r = job(train=user_train + ":train", schedules=["cosine('100%')", "constant(0.001)"], lrs=[0.5, 1.0],
             prune="clearly-worse", seeds=2, tune_seeds=3, epochs=6)
-    hopeless = [rec for rec in r.records.values() if rec.schedule == "constant(0.001)"]
+    hopeless = [rec for rec in r.records.values() if rec.task.schedule == "constant(0.001)"]
     assert len(hopeless) == 2 * 3 and all(rec.status == "pruned" for rec in hopeless)
     # one after another: the first seed stops after the grace period, the later seeds never start
     assert sorted(len(rec.history) for rec in hopeless) == [0, 0, 0, 0, 4, 4]

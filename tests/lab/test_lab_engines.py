@@ -174,8 +174,8 @@ def test_a_dying_worker_process_is_retried_then_failed(tmp_path, always):
     r = compare(train=f"{tmp_path / 'dies.py'}:train", schedules=["cosine('100%')", "constant()"], lrs=[0.1],
                 seeds=2, tune_seeds=1, epochs=2, workers=2, retries=1, out=None, progress=False,
                 config={"folder": str(tmp_path), "always": always})
-    cos = [rec for rec in r.records.values() if rec.name == "cosine('100%')"]
-    const = [rec for rec in r.records.values() if rec.name == "constant()"]
+    cos = [rec for rec in r.records.values() if rec.task.name == "cosine('100%')"]
+    const = [rec for rec in r.records.values() if rec.task.name == "constant()"]
     assert all(rec.status == "done" for rec in cos)
     if always:  # dies on every attempt: failed with what happened, after 1 retry
         assert all(rec.status == "failed" and "the worker process died" in rec.error and rec.attempts == 2
@@ -194,8 +194,8 @@ def test_a_neighbour_that_dies_does_not_fail_an_innocent_run(tmp_path):
     r = compare(train=f"{tmp_path / 'dies.py'}:train", schedules=["constant()", "cosine('100%')"],
                 lrs=[0.1, 0.2, 0.4], seeds=1, tune_seeds=2, epochs=2, workers=2, retries=1, out=None,
                 progress=False, config={"folder": str(tmp_path), "always": True})
-    cos = [rec for rec in r.records.values() if rec.name == "cosine('100%')"]
+    cos = [rec for rec in r.records.values() if rec.task.name == "cosine('100%')"]
     assert all(rec.status == "done" for rec in cos)
     assert max(rec.attempts for rec in cos) >= 2  # one was in flight when a neighbour died, and ran again
-    assert all(rec.status == "failed" for rec in r.records.values() if rec.name == "constant()")
+    assert all(rec.status == "failed" for rec in r.records.values() if rec.task.name == "constant()")
     assert r.entries[1].status == "compared" and r.entries[0].status == "failed"

@@ -49,6 +49,7 @@ class Monitor:
         self.pruner = pruner
         self.show = progress
         self.bar: Any = None
+        self.stops: set[str] = set()  # the (schedule, lr) groups whose stop was sent to the workers
 
     def start(self, label: str, total: int) -> None:
         self.close()
@@ -66,10 +67,17 @@ class Monitor:
             self.bar.update(1)
         return self.pruner.observe(task.group, task.seed, index, entry.get("val"))
 
-    def finished(self, task: Task, record: Record) -> None:
+    def stop_now(self, task: Task, index: int, entry: dict) -> bool:
+        """:meth:`observe` a report from a worker; True the first time its group is pruned: send the stop once."""
+        if self.observe(task, index, entry) and task.group not in self.stops:
+            self.stops.add(task.group)
+            return True
+        return False
+
+    def finished(self, record: Record) -> None:
         """A run ended: count its epochs that will never be reported."""
         if self.bar is not None:
-            self.bar.update(max(0, task.epochs - len(record.history)))
+            self.bar.update(max(0, record.task.epochs - len(record.history)))
 
     def close(self) -> None:
         if self.bar is not None:
@@ -99,17 +107,17 @@ class LocalEngine:
         self.train = train
         self.batch = getattr(train, "batch", None) if batch else None
 
-    def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Task, Record], None]) -> None:
+    def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Record], None]) -> None:
         channel = _Direct(monitor)
         if self.batch is None:
             for task in tasks:
-                on_record(task, execute(self.train, task, channel))
+                on_record(execute(self.train, task, channel))
             return
         for lo in range(0, len(tasks), BATCH):
             chunk = []
             for t in tasks[lo:lo + BATCH]:
                 if channel.stopped(t):
-                    on_record(t, execute(self.train, t, channel))  # a pruned record, nothing trains
+                    on_record(execute(self.train, t, channel))  # a pruned record, nothing trains
                 else:
                     chunk.append(t)
             if not chunk:
@@ -121,11 +129,11 @@ class LocalEngine:
             except Exception as e:  # noqa: BLE001 - the whole batch failed: every run of it failed
                 values = [e] * len(runs)
             share = (time.perf_counter() - started) / len(runs)
-            for task, run, value in zip(chunk, runs, values):
+            for run, value in zip(runs, values):
                 err = value if isinstance(value, BaseException) else None
                 rec = outcome(run, None if err else value, started, err)
                 rec.wall_time = share
-                on_record(task, rec)
+                on_record(rec)
 
     def close(self) -> None:
         pass
@@ -153,19 +161,14 @@ class _FileChannel:
         return os.path.exists(os.path.join(self.live, f"stop-{fingerprint(task.group)}"))
 
 
-_TRAIN_CACHE: dict[str, Callable] = {}
-
-
 def _work(train_ref: tuple[str, Any], task: Task, live: str, parent: int) -> Record | None:
     """In a worker: resolve the training function, run the task (None when the job's process is gone)."""
     open(os.path.join(live, f"{task.key}.started"), "w").close()  # a worker that dies now was training this
     kind, value = train_ref
     if kind == "spec":
-        if value not in _TRAIN_CACHE:
-            from .loader import load_train
+        from .loader import load_train  # a file is imported once per worker process (the loader keeps it)
 
-            _TRAIN_CACHE[value] = load_train(value)
-        train = _TRAIN_CACHE[value]
+        train = load_train(value)
     else:
         train = value
     try:
@@ -203,7 +206,7 @@ class WorkerEngine:
                 os.remove(path)
         return self._pool().submit(_work, self.train_ref, task, self.live, os.getpid())
 
-    def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Task, Record], None]) -> None:
+    def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Record], None]) -> None:
         """Train ``tasks`` on the workers; a worker that dies is blamed on the run it was training.
 
         When a worker process dies (a segfault, an out-of-memory kill), loky fails every run in
@@ -213,7 +216,6 @@ class WorkerEngine:
         from loky.process_executor import BrokenProcessPool
 
         offsets = {t.key: 0 for t in tasks}
-        stops: set[str] = set()
         attempts = {t.key: 0 for t in tasks}
         queue: list[Task] = list(tasks)
         suspects: list[Task] = []
@@ -229,7 +231,7 @@ class WorkerEngine:
                         offsets[t.key] = 0
                         pending[self._submit(t)] = t
                 done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                self._poll(pending.values(), offsets, monitor, stops)
+                self._poll(pending.values(), offsets, monitor)
                 for fut in done:
                     task = pending.pop(fut)
                     try:
@@ -244,15 +246,15 @@ class WorkerEngine:
                         if not alone or attempts[task.key] <= self.retries:
                             suspects.append(task)  # run it again alone: then a death is its own
                             continue
-                        rec = _lost(task, f"the worker process died: {e}", attempts[task.key])
-                    self._poll([task], offsets, monitor, stops)
+                        rec = Record(task, "failed", error=f"the worker process died: {e}")
+                    self._poll([task], offsets, monitor)
                     rec.attempts = attempts[task.key]
-                    on_record(task, rec)
+                    on_record(rec)
         except BaseException:
             self.close(kill=True)
             raise
 
-    def _poll(self, tasks, offsets: dict, monitor: Monitor, stops: set) -> None:
+    def _poll(self, tasks, offsets: dict, monitor: Monitor) -> None:
         for task in list(tasks):
             path = os.path.join(self.live, f"{task.key}.jsonl")
             try:
@@ -266,8 +268,7 @@ class WorkerEngine:
             for line in data[:end].splitlines():
                 entry = json.loads(line)
                 index = entry.pop("index")
-                if monitor.observe(task, index, entry) and task.group not in stops:
-                    stops.add(task.group)
+                if monitor.stop_now(task, index, entry):
                     open(os.path.join(self.live, f"stop-{fingerprint(task.group)}"), "w").close()
 
     def close(self, kill: bool = False) -> None:
@@ -277,7 +278,3 @@ class WorkerEngine:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-
-def _lost(task: Task, message: str, attempts: int) -> Record:
-    return Record(task.key, task.name, task.schedule, task.plateau, task.lr, task.seed, task.epochs, "failed",
-                  error=message, attempts=attempts)

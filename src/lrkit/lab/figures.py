@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError
-from .verdict import Entry, Verdict
+from .verdict import Entry, Verdict, ranked
 
 __all__ = ["FIGURES", "draw"]
 
@@ -47,11 +46,12 @@ def _short(name: str, n: int = 42) -> str:
 
 
 def _figure(w: float, h: float, layout: Any = "constrained") -> Any:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MissingDependencyError("matplotlib", "lab") from None
-    return Figure(figsize=(w, h), dpi=100, layout=layout)
+    from ..plot import figure
+
+    fig = figure(w, h, dpi=100)
+    if layout is not None:
+        fig.set_layout_engine(layout)
+    return fig
 
 
 def _grid_figure(n: int, panel_h: float):
@@ -96,12 +96,6 @@ def _dashes(entries: list[Entry]) -> dict[str, str]:
     return {e.name: ("--" if e.name in top and top.index(e.name) >= 10 else "-") for e in entries}
 
 
-def _order(entries: list[Entry], v: Verdict) -> list[Entry]:
-    sign = 1.0 if v.mode == "max" else -1.0
-    done = sorted((e for e in entries if e.mean is not None), key=lambda e: -sign * e.score)
-    return done + [e for e in entries if e.mean is None]
-
-
 def tuning(entries: list[Entry], v: Verdict, lrs: list[float]) -> bytes:
     colours, dashes = _colours(entries), _dashes(entries)
     sign = 1.0 if v.mode == "max" else -1.0
@@ -140,7 +134,7 @@ def tuning(entries: list[Entry], v: Verdict, lrs: list[float]) -> bytes:
 
 
 def differences(entries: list[Entry], v: Verdict) -> bytes:
-    rows = [e for e in _order(entries, v) if e.mean is not None]
+    rows = [e for e in ranked(entries, v.mode) if e.mean is not None]
     colours = _colours(entries)
     fig = _figure(8.5, 0.36 * len(rows) + 1.3)
     ax = fig.add_subplot()
@@ -171,7 +165,7 @@ def differences(entries: list[Entry], v: Verdict) -> bytes:
 
 
 def curves(entries: list[Entry], v: Verdict, records_of: dict[str, list]) -> bytes:
-    order = _order(entries, v)
+    order = ranked(entries, v.mode)
     colours = _colours(entries)
     fig, axes = _grid_figure(len(order), 1.9)
     best = next((e for e in entries if e.name == v.best), None)
@@ -206,7 +200,7 @@ def _zoom(axes, entries: list[Entry], v: Verdict) -> None:
 
 def lr_curves(entries: list[Entry], v: Verdict, spe: int | None, epochs: int, records_of: dict[str, list],
               schedules: dict[str, Any]) -> bytes:
-    order = _order(entries, v)
+    order = ranked(entries, v.mode)
     colours = _colours(entries)
     fig, axes = _grid_figure(len(order), 1.6)
     steps = spe or 100  # x is in epochs; a nominal 100 steps per epoch when the job did not know
@@ -220,7 +214,7 @@ def lr_curves(entries: list[Entry], v: Verdict, spe: int | None, epochs: int, re
         top = max(top, float(np.nanmax(ys)) if np.isfinite(ys).any() else 0.0)
         ax.plot(ts / steps, ys, "-", color=c, lw=1.3)
         recs = records_of.get(e.name, [])
-        if recs and recs[0].plateau is not None and recs[0].history and "lr" in recs[0].history[0]:
+        if recs and recs[0].task.plateau is not None and recs[0].history and "lr" in recs[0].history[0]:
             ep = [h["epoch"] for h in recs[0].history]
             ax.step(ep, [h["lr"] for h in recs[0].history], where="pre", color=c, lw=0.8, ls=":")
         ax.set_title(_short(e.name, 34) + ("" if e.lr is None else f"  (lr {e.lr:g})"), fontsize=7.5,

@@ -27,7 +27,7 @@ from .engines import LocalEngine, Monitor, WorkerEngine
 from .protocol import Candidate, Protocol, candidate, lr_grid, train_id
 from .pruning import RULES, Pruner
 from .run import Record, Task
-from .store import Store, plain, write_text
+from .store import Store, plain, write_file
 from .verdict import Entry, Verdict, summarise
 from .words import headline
 
@@ -225,7 +225,7 @@ def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | Non
                 "steps_per_epoch": None if train is None else spe, "config": cfg, "metric": metric, "out": out}
     store = Store(out)
     if out is not None:
-        write_text(os.path.join(out, "config.json"), json.dumps(plain(settings), indent=2) + "\n")
+        write_file(os.path.join(out, "config.json"), json.dumps(plain(settings), indent=2) + "\n")
     eng = _engine(fn, train_ref, out, batch, **where)
     try:
         job = _Job(protocol, store, eng, Monitor(Pruner(mode=mode, epochs=epochs, enabled=prune is not None),
@@ -371,9 +371,9 @@ class _Job:
             return f"{len(p.candidates)} schedules x {len(p.lrs)} lrs x {len(p.tune_seeds)} seeds"
         return f"each schedule at its chosen lr x {len(p.seeds)} seeds"
 
-    def _finished(self, task: Task, record: Record) -> None:
-        self.records[task.key] = record
+    def _finished(self, record: Record) -> None:
+        self.records[record.task.key] = record
         self.store.save(record)
         self.counts["runs_trained"] += 1
         self.counts["epochs_trained"] += len(record.history)
-        self.monitor.finished(task, record)
+        self.monitor.finished(record)

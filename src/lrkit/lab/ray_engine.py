@@ -143,32 +143,29 @@ class RayEngine:
         self.remote = ray.remote(_work).options(**_ray_options(resources, retries))
         self.actor: Any = ray.remote(_Coordinator).options(num_cpus=0).remote()
 
-    def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Task, Record], None]) -> None:
+    def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Record], None]) -> None:
         ray = self.ray
         by_key = {t.key: t for t in tasks}
         train_ref = ray.put(self.train)
         refs = {self.remote.remote(train_ref, t, self.actor): t for t in tasks}
-        sent: set[str] = set()
         with _driver_threads():
             while refs:
                 ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.25)
-                self._poll(by_key, monitor, sent)
+                self._poll(by_key, monitor)
                 for ref in ready:
                     task = refs.pop(ref)
                     try:
                         rec = ray.get(ref)
                     except ray.exceptions.RayError as e:
-                        rec = Record(task.key, task.name, task.schedule, task.plateau, task.lr, task.seed,
-                                     task.epochs, "failed", error=f"{type(e).__name__}: {str(e).splitlines()[0]}")
-                    on_record(task, rec)
-            self._poll(by_key, monitor, sent)
+                        rec = Record(task, "failed", error=f"{type(e).__name__}: {str(e).splitlines()[0]}")
+                    on_record(rec)
+            self._poll(by_key, monitor)
 
-    def _poll(self, by_key: dict, monitor: Monitor, sent: set) -> None:
+    def _poll(self, by_key: dict, monitor: Monitor) -> None:
         new = []
         for key, index, entry in self.ray.get(self.actor.drain.remote()):
             task = by_key.get(key)
-            if task is not None and monitor.observe(task, index, entry) and task.group not in sent:
-                sent.add(task.group)
+            if task is not None and monitor.stop_now(task, index, entry):
                 new.append(task.group)
         if new:
             self.actor.stop.remote(new)

@@ -17,8 +17,8 @@ import re
 from typing import TYPE_CHECKING
 
 from .figures import FIGURES, draw
-from .store import dumps, write_text
-from .verdict import Entry
+from .store import dumps, write_file
+from .verdict import Entry, ranked
 from .words import flags, paragraph, show
 
 if TYPE_CHECKING:
@@ -31,17 +31,11 @@ COLUMNS = ("#", "schedule", "chosen lr", "test mean ± sd", "difference to best 
 TITLE = "lrkit compare: which schedule should I use?"
 
 
-def _rank(result: Comparison) -> list[Entry]:
-    sign = 1.0 if result.verdict.mode == "max" else -1.0
-    done = sorted((e for e in result.entries if e.mean is not None), key=lambda e: -sign * e.score)
-    return done + [e for e in result.entries if e.mean is None]
-
-
 def table(result: Comparison) -> list[list[str]]:
     """The rows of the report's table (text cells, ranked by mean test metric; :data:`COLUMNS`)."""
     m, best = result.verdict.metric, result.verdict.best
     rows = []
-    for i, e in enumerate(_rank(result), 1):
+    for i, e in enumerate(ranked(result.entries, result.verdict.mode), 1):
         sd = "" if e.sd is None else f" ± {show(e.sd, m).rstrip('%')}"
         if e.name == best:
             diff = "best"
@@ -160,9 +154,9 @@ figure{margin:1.5em 0}img{max-width:100%}figcaption{color:#555;font-size:13px}""
 
 def _html(result: Comparison, images: dict[str, bytes]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in COLUMNS)
-    ranked = _rank(result)
+    order = ranked(result.entries, result.verdict.mode)  # the order of table()'s rows
     rows = "\n".join(f"<tr class='{'top' if e.in_top_group else 'out'}'>" + "".join(
-        f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for e, row in zip(ranked, table(result)))
+        f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for e, row in zip(order, table(result)))
     proto = "".join(f"<li>{_inline(s)}</li>" for s in _protocol(result))
     fails = _failures(result)
     fail_html = ("<h2>Failures</h2><ul class='muted'>" + "".join(f"<li>{_inline(f)}</li>" for f in fails)
@@ -205,11 +199,8 @@ def write_report(out: str, result: Comparison) -> list[str]:
     images = draw(result.entries, result.verdict, lrs=p.lrs, spe=p.steps_per_epoch, epochs=p.epochs,
                   records_of=records_of, schedules=schedules)
     for name, png in images.items():
-        tmp = os.path.join(out, f".{name}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(png)
-        os.replace(tmp, os.path.join(out, name))
-    write_text(os.path.join(out, "results.json"), dumps(result.to_dict()) + "\n")
-    write_text(os.path.join(out, "report.md"), _markdown(result, list(images)))
-    write_text(os.path.join(out, "report.html"), _html(result, images))
+        write_file(os.path.join(out, name), png)
+    write_file(os.path.join(out, "results.json"), dumps(result.to_dict()) + "\n")
+    write_file(os.path.join(out, "report.md"), _markdown(result, list(images)))
+    write_file(os.path.join(out, "report.html"), _html(result, images))
     return ["results.json", "report.md", "report.html", "config.json", *images]

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import numbers
@@ -21,7 +22,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..checks import fail, integer
 from ..errors import SpecError
@@ -60,19 +61,15 @@ class Task:
 class Record:
     """What one finished run left: written to ``OUT/runs/KEY.json`` as it ends.
 
+    ``task`` is the run it records (``rec.task.name``, ``.lr``, ``.seed``, ...);
     ``history`` holds every ``run.report`` as a dict (``epoch``, ``val``, and
     the extra numbers); ``result`` what ``train`` returned (``{"test": ...}``
     and any other numbers); ``fingerprints`` the hashes ``run.fingerprint``
-    recorded (``init``, ``batches``).
+    recorded (``init``, ``batches``). The file is one flat JSON object: the
+    task's fields, then the record's own.
     """
 
-    key: str
-    name: str
-    schedule: str
-    plateau: dict | None
-    lr: float
-    seed: int
-    epochs: int
+    task: Task
     status: str
     history: list[dict] = field(default_factory=list)
     result: dict = field(default_factory=dict)
@@ -92,19 +89,34 @@ class Record:
         return _float(self.result.get("test"))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        own = asdict(self)
+        return {**own.pop("task"), **own}
 
     @classmethod
     def from_dict(cls, d: dict) -> Record:
-        names = cls.__dataclass_fields__
-        rec = cls(**{k: v for k, v in d.items() if k in names})
+        """Inverse of :meth:`to_dict` (unknown keys are ignored; a missing task field is a TypeError)."""
+        task = Task(**{k: v for k, v in d.items() if k in Task.__dataclass_fields__})
+        rec = cls(task, **{k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "task"})
         if rec.status not in STATUSES:
             raise ValueError(f"unknown status {rec.status!r}")
         return rec
 
 
+def _is_number(v: Any) -> TypeGuard[numbers.Real]:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
 def _float(v: Any) -> float:
-    return float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else math.nan
+    return float(v) if _is_number(v) else math.nan
+
+
+def _scalar(v: Any) -> Any:
+    """A reported or returned extra value: a number as a float; a string, True/False or None as it is."""
+    if _is_number(v):
+        return float(v)
+    if isinstance(v, (str, bool)) or v is None:
+        return v
+    raise TypeError(type(v).__name__)
 
 
 # -------------------------------------------------------------- fingerprints
@@ -248,16 +260,14 @@ class Run:
         if n and epoch <= self.history[-1]["epoch"]:
             raise fail("Run.report", "epoch", f"greater than the last reported epoch ({self.history[-1]['epoch']})",
                        epoch)
-        if isinstance(val, bool) or not isinstance(val, numbers.Real):
+        if not _is_number(val):
             raise fail("Run.report", "val", "a number (the validation metric)", val)
         entry: dict[str, Any] = {"epoch": epoch, "val": float(val)}
         for k, v in more.items():
-            if isinstance(v, numbers.Real) and not isinstance(v, bool):
-                entry[k] = float(v)
-            elif isinstance(v, (str, bool)) or v is None:
-                entry[k] = v
-            else:
-                raise fail("Run.report", k, "a number, a string, True/False or None", v)
+            try:
+                entry[k] = _scalar(v)
+            except TypeError:
+                raise fail("Run.report", k, "a number, a string, True/False or None", v) from None
         self.history.append(entry)
         if self._channel is not None and self._channel.report(self.task, n, entry):
             self._stopped = True
@@ -304,9 +314,8 @@ def _reseed(d: Any, seed: int) -> Any:
 # ------------------------------------------------------------------- execute
 def outcome(run: Run, value: Any, started: float, error: BaseException | None = None) -> Record:
     """The record of ``run`` after ``train`` returned ``value`` (or raised ``error``)."""
-    t = run.task
-    rec = Record(t.key, t.name, t.schedule, t.plateau, t.lr, t.seed, t.epochs, "done", list(run.history),
-                 {}, dict(run.fingerprints), wall_time=time.perf_counter() - started)
+    rec = Record(run.task, "done", list(run.history), {}, dict(run.fingerprints),
+                 wall_time=time.perf_counter() - started)
     if isinstance(error, Pruned) or (error is None and run.stopped):
         rec.status = "pruned"
     elif error is not None:
@@ -323,15 +332,13 @@ def outcome(run: Run, value: Any, started: float, error: BaseException | None = 
 
 def _result(value: Any) -> dict:
     test = value.get("test") if isinstance(value, dict) else value
-    if isinstance(test, bool) or not isinstance(test, numbers.Real):
+    if not _is_number(test):
         raise fail("train", "return value", "the test metric: a number, or a dict with it under 'test'", value)
     out: dict[str, Any] = {"test": float(test)}
     if isinstance(value, dict):
         for k, v in value.items():
-            if isinstance(v, numbers.Real) and not isinstance(v, bool):
-                out[str(k)] = float(v)
-            elif isinstance(v, (str, bool)) or v is None:
-                out[str(k)] = v
+            with contextlib.suppress(TypeError):  # other values (arrays, models) are not kept
+                out[str(k)] = _scalar(v)
     return out
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from .run import Record
 
-__all__ = ["Store", "dumps", "plain", "run_key", "write_text"]
+__all__ = ["Store", "dumps", "plain", "run_key", "write_file"]
 
 _FLAT = re.compile(r"\[\s+((?:-?[0-9][0-9.eE+-]*|null|true|false|\"[^\"\n]*\")"
                    r"(?:,\s+(?:-?[0-9][0-9.eE+-]*|null|true|false|\"[^\"\n]*\"))*)\s+\]")
@@ -51,12 +51,12 @@ def plain(v: Any) -> Any:
     return v
 
 
-def write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file, then ``os.replace``)."""
+def write_file(path: str, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically (a temporary file, then ``os.replace``)."""
     folder, name = os.path.split(path)
     tmp = os.path.join(folder or ".", f".{name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
+    with open(tmp, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
     os.replace(tmp, path)
 
 
@@ -92,12 +92,12 @@ class Store:
                     rec = Record.from_dict(json.load(f))
             except (OSError, ValueError, TypeError):
                 continue
-            if os.path.basename(path) == f"{rec.key}.json":
-                found[rec.key] = rec
+            if os.path.basename(path) == f"{rec.task.key}.json":
+                found[rec.task.key] = rec
         return found
 
     def save(self, record: Record) -> None:
         """Write ``record`` to ``OUT/runs/KEY.json`` (atomic)."""
         if self.runs_dir is not None:
             text = dumps(record.to_dict())
-            write_text(os.path.join(self.runs_dir, f"{record.key}.json"), text + "\n")
+            write_file(os.path.join(self.runs_dir, f"{record.task.key}.json"), text + "\n")

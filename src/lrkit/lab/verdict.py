@@ -35,7 +35,7 @@ from .protocol import Choice, Protocol
 from .run import Record
 from .stats import holm, paired
 
-__all__ = ["ALPHA", "Entry", "Verdict", "decide", "summarise", "under_trained"]
+__all__ = ["ALPHA", "Entry", "Verdict", "decide", "ranked", "summarise", "under_trained"]
 
 ALPHA = 0.05
 TIE = 1e-12  # relative: means this close are equal (float rounding must not break a tie)
@@ -152,11 +152,18 @@ def decide(entries: list[Entry], *, mode: str, metric: str, alpha: float = ALPHA
     return Verdict(winner, top, best.name, metric, mode, n_seeds, alpha, blocked)
 
 
+def ranked(entries: list[Entry], mode: str) -> list[Entry]:
+    """The entries with a mean test metric, best first (ties keep their order), then the others as given."""
+    sign = 1.0 if mode == "max" else -1.0
+    done = sorted((e for e in entries if e.mean is not None), key=lambda e: -sign * e.score)
+    return done + [e for e in entries if e.mean is None]
+
+
 def _fingerprints(recs: list[Record]) -> dict:
     out: dict[str, Any] = {}
     for r in recs:
         for k, v in r.fingerprints.items():
-            out.setdefault(k, {})[str(r.seed)] = v
+            out.setdefault(k, {})[str(r.task.seed)] = v
     return out
 
 
@@ -170,7 +177,8 @@ def _curve(recs: list[Record]) -> list[float | None]:
 
 
 def _errors(recs: list[Record], phase: str) -> list[dict]:
-    return [{"phase": phase, "lr": r.lr, "seed": r.seed, "message": r.error} for r in recs if r.status == "failed"]
+    return [{"phase": phase, "lr": r.task.lr, "seed": r.task.seed, "message": r.error}
+            for r in recs if r.status == "failed"]
 
 
 def summarise(protocol: Protocol, records: dict[str, Record], choices: dict[str, Choice],
