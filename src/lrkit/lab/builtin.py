@@ -22,9 +22,8 @@ float rounding, several times faster.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..checks import fail, integer, number, one_of, unknown
@@ -32,7 +31,7 @@ from .config import BUILTIN_DEFAULTS as DEFAULTS
 from .data import Dataset, load_dataset
 from .models import MODELS
 from .run import Pruned, Run
-from .train import RunResult
+from .train import RunResult, threads
 from .train import steps_per_epoch as _spe
 
 __all__ = ["DEFAULTS", "DEFAULT_LR", "batch", "check_config", "train"]
@@ -71,19 +70,6 @@ def steps_per_epoch(config: dict) -> int:
     return _spe(data_of(config), config["batch_size"])
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Tiny models: one torch thread is the fast choice on a shared CPU; restored afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _val(loss: float, acc: float) -> float:
     return acc if math.isfinite(loss) else math.nan
 
@@ -119,7 +105,7 @@ def train(run: Run) -> dict:
     data = data_of(cfg)
     model = make_model(cfg["model"], data.n_features, data.n_classes, seed=run.seed)
     _fingerprints(run, model, data)
-    with _one_thread():
+    with threads(1):
         fit_one(model, data, run.bind(_spe(data, cfg["batch_size"])), epochs=run.epochs, batch_size=cfg["batch_size"],
                 lr=run.lr, optimizer=cfg["optimizer"], seed=run.seed, plateau=run.plateau, momentum=cfg["momentum"],
                 weight_decay=cfg["weight_decay"], callback=lambda r: _report(run, r))
@@ -153,7 +139,7 @@ def batch(runs: Sequence[Run]) -> list[Any]:
                 outcomes[i] = e
         return [i for i in alive if runs[i].stopped]
 
-    with _one_thread():
+    with threads(1):
         finals = fit_batched(members, data, epochs=runs[0].epochs, batch_size=cfg["batch_size"],
                              optimizer=cfg["optimizer"], momentum=cfg["momentum"],
                              weight_decay=cfg["weight_decay"], on_epoch=on_epoch)

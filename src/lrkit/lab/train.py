@@ -29,6 +29,7 @@ Neither function changes torch's thread count; for models this small,
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -44,7 +45,21 @@ from ..schedules import Schedule
 from ..spec import parse
 from .data import Dataset
 
-__all__ = ["Member", "RunResult", "evaluate", "fit_batched", "steps_per_epoch", "train", "train_batched"]
+__all__ = ["Member", "RunResult", "evaluate", "fit_batched", "steps_per_epoch", "threads", "train", "train_batched"]
+
+
+@contextlib.contextmanager
+def threads(n: int = 1) -> Iterator[None]:
+    """torch on ``n`` threads inside the block (tiny models: 1 is the fast choice on a shared
+    CPU), the caller's setting restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass

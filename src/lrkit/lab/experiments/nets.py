@@ -15,13 +15,13 @@ experiments hold out its validation split.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ...errors import MissingDependencyError
+from ..train import threads
 
 __all__ = ["SGD", "AdamW", "Nets", "batch_order", "sharpness", "threads", "train"]
 
@@ -32,18 +32,6 @@ def _torch():
     except ImportError:
         raise MissingDependencyError("torch", "lab") from None
     return torch
-
-
-@contextlib.contextmanager
-def threads(n: int = 1) -> Iterator[None]:
-    """Run torch on ``n`` threads inside the block (small nets on a shared CPU), then restore the setting."""
-    torch = _torch()
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class Nets:
