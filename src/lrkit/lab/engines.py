@@ -211,12 +211,15 @@ class WorkerEngine:
 
         When a worker process dies (a segfault, an out-of-memory kill), loky fails every run in
         flight. Runs that had not started are simply queued again; runs that had started are
-        suspects: each is run again *alone*, so a death is then its own, up to ``retries`` times.
+        suspects: each is run again *alone*, so a death is then its own. Only its own deaths count
+        against a run: it is failed when it has died alone ``retries + 1`` times. ``attempts`` on a
+        record is how many times the run was started.
         """
         from loky.process_executor import BrokenProcessPool
 
         offsets = {t.key: 0 for t in tasks}
         attempts = {t.key: 0 for t in tasks}
+        deaths = {t.key: 0 for t in tasks}  # deaths while alone: the run's own
         queue: list[Task] = list(tasks)
         suspects: list[Task] = []
         pending: dict = {}
@@ -237,13 +240,16 @@ class WorkerEngine:
                     try:
                         rec = fut.result()
                     except BrokenProcessPool as e:  # a worker died: a new pool, and the run again
-                        self.executor = None
+                        # first stop the old pool's other workers: one may have taken a run off the
+                        # queue after the break, and would train it beside its next attempt
+                        self.close_pool()
                         started = os.path.exists(os.path.join(self.live, f"{task.key}.started"))
                         if not started:
                             attempts[task.key] -= 1
                             queue.append(task)
                             continue
-                        if not alone or attempts[task.key] <= self.retries:
+                        deaths[task.key] += alone
+                        if deaths[task.key] <= self.retries:
                             suspects.append(task)  # run it again alone: then a death is its own
                             continue
                         rec = Record(task, "failed", error=f"the worker process died: {e}")
@@ -271,10 +277,13 @@ class WorkerEngine:
                 if monitor.stop_now(task, index, entry):
                     open(os.path.join(self.live, f"stop-{fingerprint(task.group)}"), "w").close()
 
-    def close(self, kill: bool = False) -> None:
+    def close_pool(self, *, kill: bool = True, wait: bool = True) -> None:
         if self.executor is not None:
-            self.executor.shutdown(wait=not kill, kill_workers=kill)
+            self.executor.shutdown(wait=wait, kill_workers=kill)
             self.executor = None
+
+    def close(self, kill: bool = False) -> None:
+        self.close_pool(kill=kill, wait=not kill)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
