@@ -227,6 +227,45 @@ def signsum():
     return _classify(x, (x.sum(axis=1) > 0).astype(int))
 
 
+# added for the round-3 report split (written before any run on them)
+@cache
+def classif3():
+    return _sklearn("make_classification", n_samples=3000, n_features=30, n_informative=8, n_redundant=10,
+                    n_classes=5, class_sep=0.8, flip_y=0.05, random_state=3)
+
+
+@cache
+def sparse():
+    return _sklearn("make_sparse_uncorrelated", "regress", n_samples=3000, n_features=12, random_state=0)
+
+
+@cache
+def bumps():
+    """1-D signals of length 32 holding 1, 2 or 3 Gaussian bumps (3 classes) at random places, plus noise."""
+    rng = np.random.default_rng(0)
+    n, length = 3000, 32
+    y = rng.integers(0, 3, n)
+    t = np.arange(length)[None, :]
+    x = np.zeros((n, length))
+    for k in range(3):
+        centre = rng.uniform(2, length - 3, (n, 1))
+        x += (k <= y)[:, None] * np.exp(-0.5 * ((t - centre) / 1.2) ** 2)
+    return _classify(x + 0.35 * rng.normal(size=(n, length)), y)
+
+
+@cache
+def stripes():
+    """12x12 images of horizontal, vertical or diagonal stripes (3 classes), random period and phase, plus noise."""
+    rng = np.random.default_rng(0)
+    n, side = 3000, 12
+    y = rng.integers(0, 3, n)
+    rr, cc = np.mgrid[:side, :side]
+    coord = np.stack([rr, cc, rr + cc])[y]
+    period = rng.uniform(3, 6, (n, 1, 1))
+    img = np.sin(2 * np.pi * coord / period + rng.uniform(0, 2 * np.pi, (n, 1, 1)))
+    return _classify(img.reshape(n, -1) + 1.0 * rng.normal(size=(n, side * side)), y)
+
+
 DATASETS = {f.__name__: f for f in (digits, mnist1d, blobs, moons, breast, friedman, diabetes, sine, waves, bars,
                                     adding, wine, circles, hastie, quantiles, blobs8, friedman2, friedman3, linreg,
-                                    chirps, shapes, signsum)}
+                                    chirps, shapes, signsum, classif3, sparse, bumps, stripes)}

@@ -33,6 +33,17 @@ def lrkit_result(lrs: list[float], losses: list[float]):
     return range_test(lambda lr: next(tail), **SWEEP)
 
 
+def round2_default(result) -> float | None:
+    """The default of round 2, before ``edge/3``: the edge itself (``rise/4`` when the loss never fell)."""
+    from lrkit.finder import heuristics as h
+    from lrkit.finder.curve import read
+
+    if result.method != "edge/3":
+        return result.suggestion
+    reading = read(result.lrs, result.losses, h.skip_count(len(result.lrs), result.smooth))
+    return h.edge(dict(result.suggestions), reading)[0]
+
+
 class _Replay(torch.nn.Module):
     """A model whose output is the next recorded loss (plus 0 x a parameter, so there is a gradient)."""
 

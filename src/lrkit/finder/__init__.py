@@ -9,7 +9,7 @@ fastai's ``lr_find``), with a framework-free core.
 ...     return loss
 >>> r = lf.range_test(train_step, start=1e-3, end=100, steps=60, smooth=0.5)
 >>> sorted(r.suggestions), r.method in r.suggestions
-(['min/10', 'rise/4', 'steepest', 'valley'], True)
+(['edge/3', 'min/10', 'rise/4', 'steepest', 'valley'], True)
 
 The torch helper is ``lrkit.finder.torch.find_lr`` (importing it imports torch).
 """

@@ -126,7 +126,7 @@ def range_test(train_step: Callable[[float], Any], start: float = 1e-7, end: flo
     ...     return loss
     >>> r = range_test(train_step)
     >>> r.method, round(r.suggestion, 3), r.stopped_early
-    ('steepest', 0.079, True)
+    ('edge/3', 0.026, True)
     """
     if not callable(train_step):
         raise fail("range_test", "train_step", "a callable train_step(lr) -> loss", train_step)

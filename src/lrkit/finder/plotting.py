@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["plot_result"]
 
-_COLORS = {"steepest": "tab:red", "valley": "tab:green", "min/10": "tab:purple", "rise/4": "tab:brown"}
+_COLORS = {"steepest": "tab:red", "valley": "tab:green", "min/10": "tab:purple", "rise/4": "tab:brown",
+           "edge/3": "black"}
 
 
 def _ylim(r: RangeTestResult) -> tuple[float, float] | None:

@@ -14,10 +14,11 @@ from ..errors import SpecError
 from . import heuristics as h
 from .curve import Reading, read
 
-__all__ = ["HEURISTICS", "MIN_POINTS", "RangeTestResult"]
+__all__ = ["HEURISTICS", "MIN_POINTS", "READINGS", "RangeTestResult"]
 
 MIN_POINTS = h.MIN_POINTS
-HEURISTICS = ("steepest", "valley", "min/10", "rise/4")
+READINGS = ("steepest", "valley", "min/10", "rise/4")   # read off the curve independently
+HEURISTICS = (*READINGS, "edge/3")                      # and the default's, built from them
 
 
 def _suggest(lrs, losses, smoothed, smooth, completed: bool) -> tuple[dict, dict, Reading | None]:
@@ -35,6 +36,7 @@ def _suggest(lrs, losses, smoothed, smooth, completed: bool) -> tuple[dict, dict
     if not reading.fell:
         flat = (None, f"{reading.flat()}; the sweep only shows where training blows up")
         found.update({k: flat for k in ("steepest", "valley", "min/10") if found[k][0] is not None})
+    found["edge/3"] = h.edge_over_3({k: v for k, (v, _) in found.items()}, reading)
     return ({k: v for k, (v, _) in found.items()}, {k: why for k, (_, why) in found.items() if why}, reading)
 
 
@@ -51,18 +53,20 @@ class RangeTestResult:
     - ``lrs``, ``losses``, ``smoothed``: the curve (float64, read-only), one
       entry per step kept (a NaN/inf loss stops the sweep and is not kept).
     - ``suggestions``: heuristic name -> lr for ``"steepest"``, ``"valley"``,
-      ``"min/10"`` and ``"rise/4"`` (rules in :mod:`lrkit.finder.heuristics`);
+      ``"min/10"`` and ``"rise/4"``, each read off the curve, and ``"edge/3"``,
+      a third of the edge they show (rules in :mod:`lrkit.finder.heuristics`);
       ``None`` when one cannot apply, and then ``reasons[name]`` says why.
     - ``suggestion`` / ``method``: the chosen lr and its heuristic's name:
-      the lower of ``steepest`` and ``rise/4`` when the loss fell by a third
-      or more, ``min/10`` when it fell measurably but less, ``rise/4`` when it
-      never fell measurably (:func:`lrkit.finder.heuristics.choose`).
-    - ``spread``: ``log10(max / min)`` of the available suggestions, in
+      ``edge/3`` when the loss fell measurably (a third of the lower of
+      ``steepest`` and ``rise/4`` when it fell by a third or more, of
+      ``min/10`` when it fell less), ``rise/4`` when it never fell measurably
+      (:func:`lrkit.finder.heuristics.choose`).
+    - ``spread``: ``log10(max / min)`` of the four readings available, in
       decades: 0 when they agree, 1 when they are tenfold apart.
-    - ``range``: ``(low, high)`` for one-cycle / cyclic schedules,
-      ``high = max(lr_rise / 3, suggestion)`` with ``lr_rise`` where the loss
-      starts to rise (``2 x suggestion`` when the loss fell by less than a
-      third), ``low = high / 10`` (:func:`lrkit.finder.heuristics.lr_range`).
+    - ``range``: ``(low, high)`` for one-cycle / cyclic schedules from the
+      edge ``e = 3 x edge/3``: ``high = max(lr_rise / 3, e)`` with ``lr_rise``
+      where the loss starts to rise (``2 x e`` when the loss fell by less than
+      a third), ``low = high / 10`` (:func:`lrkit.finder.heuristics.lr_range`).
     - ``stopped_early``, ``reason``: why the sweep ended; ``reasons``: why a
       field is ``None`` (keys: the heuristics' names, ``"suggestion"``,
       ``"spread"``, ``"range"``).
@@ -79,9 +83,9 @@ class RangeTestResult:
     ...     return loss
     >>> r = lf.range_test(train_step)
     >>> {k: round(v, 4) for k, v in r.suggestions.items()}
-    {'steepest': 0.0792, 'valley': 0.0016, 'min/10': 0.0614, 'rise/4': 0.1057}
+    {'steepest': 0.0792, 'valley': 0.0016, 'min/10': 0.0614, 'rise/4': 0.1057, 'edge/3': 0.0264}
     >>> r.method, round(r.spread, 2), tuple(round(x, 3) for x in r.range)
-    ('steepest', 1.82, (0.014, 0.141))
+    ('edge/3', 1.82, (0.014, 0.141))
     """
 
     lrs: np.ndarray
@@ -117,14 +121,14 @@ class RangeTestResult:
         if why:
             reasons["suggestion"] = why
         suggestion = suggestions[method] if method else None
-        have = [v for v in suggestions.values() if v is not None]
+        have = [v for k in READINGS if (v := suggestions[k]) is not None]
         spread = float(math.log10(max(have) / min(have))) if len(have) >= 2 else None
         if spread is None:
             reasons["spread"] = f"needs two or more suggestions; got {len(have)}"
         if reading is None:
             rng, why = None, "no suggestion to build it on"
         else:
-            rng, why = h.lr_range(lrs, reading, suggestion, completed=not stopped_early)
+            rng, why = h.lr_range(lrs, reading, h.edge(suggestions, reading)[0], completed=not stopped_early)
         if why:
             reasons["range"] = why
         return cls(lrs, losses, smoothed, MappingProxyType(suggestions), suggestion, method, spread, rng,
