@@ -48,7 +48,7 @@ class Problem:
     model: str         # a kind of finder_problems.models.make
     optimizer: str     # "sgd" (momentum 0.9) or "adamw" (torch defaults)
     kind: str          # tabular / regression / cnn1d / cnn2d / recurrent
-    split: str         # "tune" or "report"
+    split: str         # "tune", "tune2", "report" or "report3"
 
 
 PROBLEMS = (

@@ -98,6 +98,44 @@ def test_the_test_split_is_never_used_for_a_choice_by_a_user_function(user_train
     assert [e.test for e in a.entries] != [e.test for e in b.entries]
 
 
+def test_a_partial_or_a_callable_object_trains_like_the_function(user_train):
+    import functools
+
+    from lrkit.lab.loader import load_train
+
+    fn = load_train(user_train + ":train")
+
+    class Train:
+        def __call__(self, run):
+            return fn(run)
+
+    kw = {"schedules": ["cosine('100%')", "constant()"], "lr": 0.5, "seeds": 2, "epochs": 2, "config": {}}
+    want = [e.test for e in job(train=fn, **kw).entries]
+    assert [e.test for e in job(train=functools.partial(fn), **kw).entries] == want
+    assert [e.test for e in job(train=Train(), **kw).entries] == want
+
+
+def test_a_partial_or_a_callable_object_is_identified_by_its_code_and_its_arguments():
+    import functools
+
+    from lrkit.lab.protocol import train_id
+
+    def train(run, depth=1):
+        return depth
+
+    class Train:
+        def __init__(self, depth):
+            self.depth = depth
+
+        def __call__(self, run):
+            return self.depth
+
+    one, two = functools.partial(train, depth=1), functools.partial(train, depth=2)
+    assert train_id(one) == train_id(functools.partial(train, depth=1)) != train_id(two)
+    assert train_id(one)["train"].endswith("train") and train_id(Train(1))["train"].endswith("Train")
+    assert train_id(Train(1)) == train_id(Train(1)) != train_id(Train(2))
+
+
 def test_mode_min_on_an_error_rate_mirrors_mode_max_on_accuracy(user_train):
     kw = {"train": user_train + ":train", "schedules": ["cosine('100%')", "constant()", "constant(0.001)"],
           "lr": 0.5, "seeds": 4}

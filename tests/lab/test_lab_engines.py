@@ -191,6 +191,28 @@ def test_a_dying_worker_process_is_retried_then_failed(tmp_path, always):
         assert all(rec.status == "done" and rec.attempts >= 2 for rec in const)
 
 
+class _DiesWhenUnpickled:
+    """A train function whose unpickling kills the worker process: no run ever starts."""
+
+    def __call__(self, run):
+        run.report(epoch=0, val=1.0)
+        return 1.0
+
+    def __reduce__(self):
+        return (os._exit, (3,))
+
+
+@pytest.mark.slow
+def test_workers_that_die_before_any_run_starts_fail_the_runs_instead_of_looping():
+    from lrkit.lab import compare
+
+    r = compare(train=_DiesWhenUnpickled(), schedules=["cosine('100%')", "constant()"], lrs=[0.1], seeds=1,
+                tune_seeds=1, epochs=1, workers=2, retries=1, out=None, progress=False)
+    assert r.records and all(rec.status == "failed" for rec in r.records.values())
+    assert all(rec.error.startswith("the worker processes died 2 times in a row before any run started")
+               for rec in r.records.values())
+
+
 BESIDE = '''
 import glob
 import os

@@ -200,9 +200,9 @@ def edge_over_3(suggestions: dict[str, float | None], reading: Reading) -> tuple
     """``edge / 3``: a third of :func:`edge`. Each reading of the edge marks where
     training is fast in a 100-step sweep; a run of hundreds or thousands of
     steps at a constant lr needs a margin below it. The factor 3 was set on the
-    39 problems of the benchmark's tuning splits (lr/lr* near 1 in the median;
-    2 to 4 did about as well) and then checked on problems never used to set it
-    (docs/finder.md).
+    44 problems (240 cases) of the benchmark's tuning splits (lr/lr* near 1 in
+    the median; 2 to 4 did about as well) and then checked once on 9 problems
+    never used to set it (docs/finder.md).
 
     >>> from lrkit.finder.curve import read
     >>> lrs = np.logspace(-3, 1, 9); deep = read(lrs, [3, 3, 3, 2, 1, 1, 1, 5, 9.0], skip=1)
@@ -240,9 +240,10 @@ def lr_range(lrs: np.ndarray, reading: Reading, top: float | None, *,
     one-cycle starts), from ``top``, the :func:`edge` of the curve. When the
     loss fell deeply, ``high = max(rise / 3, top)`` with ``rise`` the lr where
     the centred loss starts to rise; when it fell by less than a third,
-    ``high = 2 x top`` (the rise is late on such curves). None, with a reason, when the loss never fell
-    measurably (no lr is known to make progress) or, on a deep curve, never
-    rose (the sweep stopped short of where training breaks down).
+    ``high = 2 x top`` (the rise is late on such curves). None, with a reason,
+    when the loss never fell measurably (no lr is known to make progress) or,
+    on a deep curve, never rose (the sweep stopped short of where training
+    breaks down).
 
     >>> from lrkit.finder.curve import read
     >>> lrs = np.logspace(-3, 1, 5); losses = np.array([3, 2.8, 2, 1, 9.0])

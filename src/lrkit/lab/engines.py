@@ -213,7 +213,9 @@ class WorkerEngine:
         flight. Runs that had not started are simply queued again; runs that had started are
         suspects: each is run again *alone*, so a death is then its own. Only its own deaths count
         against a run: it is failed when it has died alone ``retries + 1`` times. ``attempts`` on a
-        record is how many times the run was started.
+        record is how many times the run was started. When the pool breaks ``retries + 1`` times in
+        a row before any run has started (a worker that dies while it unpickles the training
+        function, say), every run left is failed with that reason instead of being queued forever.
         """
         from loky.process_executor import BrokenProcessPool
 
@@ -224,6 +226,7 @@ class WorkerEngine:
         suspects: list[Task] = []
         pending: dict = {}
         alone = False  # the runs in flight are one run: a dying worker is its own
+        blind = 0      # pools in a row that broke before any run started
         try:
             while queue or suspects or pending:
                 if not pending:
@@ -240,10 +243,20 @@ class WorkerEngine:
                     try:
                         rec = fut.result()
                     except BrokenProcessPool as e:  # a worker died: a new pool, and the run again
-                        # first stop the old pool's other workers: one may have taken a run off the
-                        # queue after the break, and would train it beside its next attempt
-                        self.close_pool()
-                        started = os.path.exists(os.path.join(self.live, f"{task.key}.started"))
+                        if self.executor is not None:  # the first of this pool's runs to report it
+                            # first stop the old pool's other workers: one may have taken a run off
+                            # the queue after the break, and would train it beside its next attempt
+                            self.close_pool()
+                            blind = 0 if any(map(self._started, [task, *pending.values()])) else blind + 1
+                            if blind > self.retries:
+                                why = (f"the worker processes died {blind} times in a row before any run "
+                                       f"started: {e}")
+                                for t in [task, *pending.values(), *queue, *suspects]:
+                                    rec = Record(t, "failed", error=why)
+                                    rec.attempts = attempts[t.key]
+                                    on_record(rec)
+                                return
+                        started = self._started(task)
                         if not started:
                             attempts[task.key] -= 1
                             queue.append(task)
@@ -259,6 +272,9 @@ class WorkerEngine:
         except BaseException:
             self.close(kill=True)
             raise
+
+    def _started(self, task: Task) -> bool:
+        return os.path.exists(os.path.join(self.live, f"{task.key}.started"))
 
     def _poll(self, tasks, offsets: dict, monitor: Monitor) -> None:
         for task in list(tasks):

@@ -118,8 +118,8 @@ def _train(train: Any) -> tuple[Callable, tuple[str, Any], str | None]:
     if isinstance(train, str):
         return load_train(train), ("spec", train), train
     fn = check_train(train)
-    module = getattr(fn, "__module__", None)
-    text = f"{module}:{fn.__qualname__}" if module and module != "__main__" and "<" not in fn.__qualname__ else None
+    module, name = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)   # none on a partial
+    text = f"{module}:{name}" if module and module != "__main__" and name and "<" not in name else None
     return fn, ("fn", fn), text
 
 

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Sequence
@@ -96,12 +97,19 @@ def lr_grid(lr: Any = None, lrs: Any = None, where: str = "compare") -> list[flo
 
 
 def train_id(train: Any) -> dict:
-    """What identifies a training function in a run's key: its name and the hash of its source."""
-    name = f"{getattr(train, '__module__', '?')}:{getattr(train, '__qualname__', repr(train))}"
+    """What identifies a training function in a run's key: its name and the hash of its source. For a
+    ``functools.partial`` its function's, plus the bound arguments; for a callable object its class's,
+    plus the object's attributes (a different argument or attribute is a different run)."""
+    target, extra = train, ""
+    if isinstance(train, functools.partial):
+        target, extra = train.func, repr((train.args, sorted(train.keywords.items())))
+    elif not inspect.isroutine(train) and not inspect.isclass(train):
+        target, extra = type(train), repr(sorted(vars(train).items())) if hasattr(train, "__dict__") else ""
+    name = f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', repr(target))}"
     try:
-        source = inspect.getsource(train)
+        source = inspect.getsource(target) + extra
     except (OSError, TypeError):
-        source = name
+        source = name + extra
     import hashlib
 
     return {"train": name, "code": hashlib.sha256(source.encode()).hexdigest()[:16]}
