@@ -211,6 +211,7 @@ def test_workers_that_die_before_any_run_starts_fail_the_runs_instead_of_looping
     assert r.records and all(rec.status == "failed" for rec in r.records.values())
     assert all(rec.error.startswith("the worker processes died 2 times in a row before any run started")
                for rec in r.records.values())
+    assert all(rec.attempts == 0 for rec in r.records.values())  # no run ever started
 
 
 BESIDE = '''

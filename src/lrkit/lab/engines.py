@@ -251,6 +251,8 @@ class WorkerEngine:
                             if blind > self.retries:
                                 why = (f"the worker processes died {blind} times in a row before any run "
                                        f"started: {e}")
+                                for t in [task, *pending.values()]:  # submitted, never started
+                                    attempts[t.key] -= 1
                                 for t in [task, *pending.values(), *queue, *suspects]:
                                     rec = Record(t, "failed", error=why)
                                     rec.attempts = attempts[t.key]
