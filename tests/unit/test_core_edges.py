@@ -131,6 +131,23 @@ def test_scalar_function_source_reads_as_the_formula():
     assert "if t < (10.0):" in src and "_cos(" in src and "else:" in src
 
 
+@pytest.mark.parametrize("text", ["exponential(0.999)", "step(7, gamma=0.37)", "multistep([5, 9, 30], gamma=0.3)",
+                                  "restarts(cosine(13, end=0.01), period_mult=1.5, decay=0.9)",
+                                  "restarts(linear(7), period_mult=2, decay=0.5, cycles=6)"])
+def test_constant_powers_kept_by_the_scalar_path_stay_bit_exact(text):
+    """``gamma ** k`` with a constant base is kept per schedule (a bounded table): more integral exponents
+    than it holds, repeated and out of order, still equal ``values`` bit for bit."""
+    s = lk.parse(text)
+    ts = np.r_[np.arange(3000.0), np.arange(3000.0)[::-7], np.linspace(0, 2999, 997)]
+    assert np.array([s(float(t)) for t in ts]).tobytes() == s.values(ts).tobytes()
+    table = s.__dict__["_scalar"].__globals__["_cpow"].__closure__
+    kept = next(c.cell_contents for c in table if isinstance(c.cell_contents, dict))
+    assert 0 < len(kept) <= 1024
+    other = lk.parse(text)
+    other(1.0)
+    assert other.__dict__["_scalar"].__globals__["_cpow"] is not s.__dict__["_scalar"].__globals__["_cpow"]
+
+
 def test_overflow_falls_back_to_numpy_without_warnings():
     import warnings
 

@@ -2,10 +2,13 @@
 
 A formula is written once, ``_at(t, xp)``, against an array namespace. Run
 on :class:`Tracer`, it writes itself down as straight-line Python over
-floats: each ``xp`` call and operator becomes one line, ``xp.where`` a
-conditional expression, ``xp.select`` (the phases of ``>>``) an ``if`` chain
-that runs only the phase ``t`` is in. The source is compiled once per
-schedule and kept on it, so ``s(t)`` costs a few hand-written lines.
+floats: each ``xp`` call and operator becomes one line (written once when
+the formula repeats it), ``xp.where`` a conditional expression, ``xp.select``
+(the phases of ``>>``) an ``if`` chain that runs only the phase ``t`` is in.
+The source is compiled once per schedule and kept on it, so ``s(t)`` costs a
+few hand-written lines. A constant raised to a whole number (``gamma ** k``)
+is kept in a small table of that compiled function: NumPy's ``power`` on one
+float costs a microsecond, and ``k`` repeats from step to step.
 
 The compiled function computes exactly what ``s.values`` computes, bit for
 bit: the same IEEE arithmetic and comparisons, NumPy's rules for ``minimum``
@@ -35,7 +38,12 @@ class Fallback(Exception):
 
 
 def _floor(x: float) -> float:
-    return float(math.floor(x)) if x != 0 and x == x and x not in (math.inf, -math.inf) else x
+    """NumPy's ``floor`` on a float: NaN and +-inf unchanged, ``-0.0`` kept (as is the sign of a 0 result)."""
+    try:
+        r = math.floor(x)
+    except (OverflowError, ValueError):  # inf, nan
+        return x
+    return float(r) if r else x * 0.0  # [0, 1) -> 0.0, -0.0 -> -0.0
 
 
 def _checked(check: Callable, ufunc: Callable) -> Callable:
@@ -60,6 +68,42 @@ def _power(a: float, b: float) -> float:
     if b == 2.0 or b == 0.5 or b == -1.0:
         return np.power(a, np.array([b]))[0]
     return np.power(a, b)
+
+
+_MEMO = 1024  # results a compiled function keeps of ``constant ** integer`` (bounded)
+
+
+def _memo_power() -> Callable:
+    """``a ** b`` for a constant ``a`` (a decay or period factor raised to a step or cycle count):
+    the same as ``_power``, with the results for integral ``b`` kept, at most ``_MEMO`` of them, in
+    the compiled function's own table (one per schedule, never shared). ``b`` repeats step after
+    step, and NumPy's ``power`` on one float costs a microsecond."""
+    memo: dict = {}
+    power = _checked(math.pow, _power)
+
+    def cpow(a: float, b: float) -> float:
+        v = memo.get((a, b))
+        if v is None:
+            v = power(a, b)  # raises Fallback on overflow: nothing kept
+            if len(memo) < _MEMO and _floor(b) == b:
+                memo[(a, b)] = v
+        return v
+
+    return cpow
+
+
+def _log(x: float) -> float:
+    """NumPy's ``log`` on a float in its domain (``0 < x < inf``); else the NumPy fallback."""
+    if 0.0 < x < math.inf:
+        return float(np.log(x))
+    raise Fallback
+
+
+def _exp(x: float) -> float:
+    """NumPy's ``exp`` on a float that cannot overflow (``x <= 709``); else the NumPy fallback."""
+    if x <= 709.0:
+        return float(np.exp(x))
+    raise Fallback
 
 
 class _Untraceable(Exception):
@@ -107,6 +151,7 @@ class Tracer(Ops):
         self.lines: list[str] = []
         self.indent = "    "
         self.count = 0
+        self.seen: dict[str, Expr] = {}  # expression -> the variable that holds it (every call is pure)
 
     # -- writing ------------------------------------------------------------
     def src(self, v: Any) -> str:
@@ -125,10 +170,13 @@ class Tracer(Ops):
         raise _Untraceable(f"a constant of type {type(v).__name__}")
 
     def emit(self, expr: str) -> Expr:
+        if expr in self.seen:  # computed before, in this block or one around it
+            return self.seen[expr]
         self.count += 1
         name = f"v{self.count}"
         self.lines.append(f"{self.indent}{name} = {expr}")
-        return Expr(self, name)
+        self.seen[expr] = Expr(self, name)
+        return self.seen[expr]
 
     def _call(self, fn: str, *args: Any) -> Expr:
         return self.emit(f"{fn}({', '.join(self.src(a) for a in args)})")
@@ -163,7 +211,7 @@ class Tracer(Ops):
         return self._call("_log", x)
 
     def power(self, a, b):
-        return self._call("_power", a, b)
+        return self._call("_power" if isinstance(a, Expr) else "_cpow", a, b)
 
     def uint(self, x):
         return self._call("int", x)
@@ -182,16 +230,16 @@ class Tracer(Ops):
             head = "if" if i == 0 else "elif"
             self.lines.append(f"{outer}{head} {self.src(t)} < {self.src(float(starts[i + 1]))}:"
                               if i + 1 < len(starts) else f"{outer}else:")
-            self.indent = outer + "    "
+            self.indent, seen = outer + "    ", dict(self.seen)
             self.lines.append(f"{self.indent}{out} = {self.src(branch(i, t, self))}")
-            self.indent = outer
+            self.indent, self.seen = outer, seen  # a branch's variables exist only in it
         return Expr(self, out)
 
 
 _GLOBALS = {
     "__builtins__": {"int": int, "float": float},
     "_floor": _floor, "_cos": math.cos, "_sqrt": math.sqrt,
-    "_exp": _checked(math.exp, np.exp), "_log": _checked(math.log, np.log), "_power": _checked(math.pow, _power),
+    "_exp": _exp, "_log": _log, "_power": _checked(math.pow, _power),
     "_inf": math.inf, "_nan": math.nan,
 }
 
@@ -209,7 +257,8 @@ def compile_scalar(formula: Callable[[Any, Any], Any]) -> Callable[[float], Any]
         out = formula(Expr(tracer, "t"), tracer)
         source = "def f(t):\n" + "\n".join(tracer.lines + [f"    return {tracer.src(out)}"]) + "\n"
         scope: dict[str, Any] = {}
-        exec(compile(source, "<lrkit schedule>", "exec"), dict(_GLOBALS), scope)  # noqa: S102 - our own source
+        names = {**_GLOBALS, "_cpow": _memo_power()}  # this function's own table of powers
+        exec(compile(source, "<lrkit schedule>", "exec"), names, scope)  # noqa: S102 - our own source
     except (_Untraceable, RecursionError, MemoryError, SyntaxError, TypeError):
         return None
     fn = scope["f"]
