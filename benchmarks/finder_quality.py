@@ -14,9 +14,12 @@ and seed:
    reference: the grid-best lr maximises the held-out metric, mean over seeds);
 3. the one-cycle schedule built from lrkit's ``range`` is trained too.
 
-Printed per tool: suggestions within 3x of the grid-best lr, failed trainings
-(no suggestion, divergence, or more than half the possible improvement lost),
-and the mean share of the possible improvement lost; then the paired count of
+Printed per tool: suggestions within 3x of the grid-best lr, suggestions
+within 3x of a near-best grid lr (one keeping 95% of the best improvement),
+failed trainings (no suggestion, divergence, or more than half the possible
+improvement lost), and the mean share of the possible improvement lost; how
+often the grid-best of a case's own seed is within 3x of the grid-best over
+all seeds (the reference's repeatability); then the paired count of
 lrkit's default against torch-lr-finder and how the range compares with the
 largest lr that still trains well. The splits (``tune``, ``tune2``,
 ``report``, ``report3``: which rules were set on which, in
@@ -162,6 +165,7 @@ def score(cases_by_problem: dict[str, list[dict]], title: str) -> None:
     """Print the per-case lines and the tables for one split."""
     scores = {t: S.ToolScore(t) for t in TOOLS}
     lost: dict[str, list[float]] = {t: [] for t in TOOLS}
+    own = 0
     rng = {"n": 0, "within": 0, "missing": 0, "above": 0, "ratios": [], "cycle_lost": [], "cycle_failed": 0}
     print(f"\n== {title} ==")
     print(f"{'problem':22s} seed {'lr*':>8s} {'lr_good':>8s} {'flat':>5s}  {'lrkit (method)':>22s} "
@@ -171,8 +175,9 @@ def score(cases_by_problem: dict[str, list[dict]], title: str) -> None:
         for c in cases:
             for t in TOOLS:
                 share = S.share_lost(c, ref, c["runs"][t])
-                scores[t].add(c["lrs"][t], share, ref.best_lr)
+                scores[t].add(c["lrs"][t], share, ref)
                 lost[t].append(share)
+            own += S.own_grid_within(c, ref)
             rng["n"] += 1
             if c["range"] is None:
                 rng["missing"] += 1
@@ -195,6 +200,9 @@ def score(cases_by_problem: dict[str, list[dict]], title: str) -> None:
     print(f"\n{S.HEADER}")
     for t in TOOLS:
         print(scores[t].row())
+    print(f"(near-best: within 3x of a grid lr keeping >= 95% of the best improvement)\n"
+          f"the reference's own repeatability: the grid-best of the case's own seed (all {len(ref.grid)} lrs trained "
+          f"on it) is within 3x of lr* in {own}/{rng['n']} ({own / rng['n']:.0%})")
     w, l_, ties, pv = S.paired(lost["lrkit"], lost["torch-lr-finder"])
     print(f"\npaired (share lost, per case): lrkit better {w}, torch-lr-finder better {l_}, ties {ties}; "
           f"sign test p = {pv:.3g}")

@@ -24,6 +24,7 @@ def test_the_quality_benchmark_smoke_run(tmp_path):
     assert "TUNE split" in out and "moons-mlp-adamw" in out
     for tool in ("lrkit ", "lrkit steepest", "lrkit valley", "lrkit min/10", "lrkit rise/4", "torch-lr-finder"):
         assert any(line.startswith(tool) for line in out.splitlines()), tool
+    assert "near-best" in out and "the reference's own repeatability" in out and " in 1/1 (100%)" in out
     assert "lrkit's find_lr run directly = the replayed sweep in 1/1 cases" in out
     assert "torch-lr-finder run directly gives the replayed suggestion in 1/1" in out
     assert (tmp_path / "cache" / ".gitignore").read_text() == "*\n"
