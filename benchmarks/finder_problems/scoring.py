@@ -18,9 +18,10 @@ metric ``M_s(lr*)`` at the grid-best lr:
   on the plateau at all (a second reading, added in round 4: the target of
   the issue stays ``within 3x``);
 - ``own grid``: the grid-best of the case's *own* seed (the whole grid
-  trained on that seed, the same smoothing) within 3x of ``lr*``: how far
-  the reference itself repeats from one seed to the next, a ceiling for any
-  suggestion read off a single seed's sweep;
+  trained on that seed, the same smoothing) within 3x of ``lr*``: how well
+  the reference repeats from one seed to the next, i.e. what a full grid
+  search on the case itself scores on ``within 3x`` (not a strict bound: a
+  suggestion may hit ``lr*`` where that seed's own grid misses it);
 - for the range: ``lr_good`` is the largest grid lr whose ``M`` keeps at least
   ``1 - GOOD_SHARE`` of the grid-best's improvement over ``m0`` (mean over seeds).
 """
