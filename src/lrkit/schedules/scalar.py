@@ -46,28 +46,19 @@ def _floor(x: float) -> float:
     return float(r) if r else x * 0.0  # [0, 1) -> 0.0, -0.0 -> -0.0
 
 
-def _checked(check: Callable, ufunc: Callable) -> Callable:
-    """``ufunc`` on Python floats (NumPy's rounding), after ``check`` (``math``'s
-    version) has ruled out overflow and domain errors, so NumPy never warns."""
-
-    def op(*args):
-        try:
-            check(*args)
-        except (OverflowError, ValueError, ZeroDivisionError):
-            raise Fallback from None
-        return float(ufunc(*args))
-
-    return op
-
-
 def _power(a: float, b: float) -> float:
-    """NumPy's ``a ** b`` as ``NumpyOps.power`` computes it (an array exponent): NumPy
-    rounds a scalar exponent 2, 0.5 or -1 its own way, so those go as a 1-element array."""
+    """NumPy's ``a ** b`` as ``NumpyOps.power`` computes it (an array exponent), once ``math.pow``
+    has ruled out overflow and domain errors (else the NumPy fallback, so NumPy never warns).
+    NumPy rounds a scalar exponent 2, 0.5 or -1 its own way, so those go as a 1-element array."""
+    try:
+        math.pow(a, b)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        raise Fallback from None
     if b == 0.0 or b == 1.0:  # exact in every pow: 1 and a
-        return 1.0 if b == 0.0 else a
+        return 1.0 if b == 0.0 else float(a)
     if b == 2.0 or b == 0.5 or b == -1.0:
-        return np.power(a, np.array([b]))[0]
-    return np.power(a, b)
+        return float(np.power(a, np.array([b]))[0])
+    return float(np.power(a, b))
 
 
 _MEMO = 1024  # results a compiled function keeps of ``constant ** integer`` (bounded)
@@ -79,12 +70,11 @@ def _memo_power() -> Callable:
     the compiled function's own table (one per schedule, never shared). ``b`` repeats step after
     step, and NumPy's ``power`` on one float costs a microsecond."""
     memo: dict = {}
-    power = _checked(math.pow, _power)
 
     def cpow(a: float, b: float) -> float:
         v = memo.get((a, b))
         if v is None:
-            v = power(a, b)  # raises Fallback on overflow: nothing kept
+            v = _power(a, b)  # raises Fallback on overflow: nothing kept
             if len(memo) < _MEMO and _floor(b) == b:
                 memo[(a, b)] = v
         return v
@@ -175,8 +165,8 @@ class Tracer(Ops):
         self.count += 1
         name = f"v{self.count}"
         self.lines.append(f"{self.indent}{name} = {expr}")
-        self.seen[expr] = Expr(self, name)
-        return self.seen[expr]
+        out = self.seen[expr] = Expr(self, name)
+        return out
 
     def _call(self, fn: str, *args: Any) -> Expr:
         return self.emit(f"{fn}({', '.join(self.src(a) for a in args)})")
@@ -239,7 +229,7 @@ class Tracer(Ops):
 _GLOBALS = {
     "__builtins__": {"int": int, "float": float},
     "_floor": _floor, "_cos": math.cos, "_sqrt": math.sqrt,
-    "_exp": _exp, "_log": _log, "_power": _checked(math.pow, _power),
+    "_exp": _exp, "_log": _log, "_power": _power,
     "_inf": math.inf, "_nan": math.nan,
 }
 
