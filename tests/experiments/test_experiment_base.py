@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from lrkit.lab.experiments.base import (
+from lrkit.experiments.base import (
     PASS_RATE,
     Cell,
     Check,
@@ -150,7 +150,7 @@ def test_seed_streams_are_reproducible_and_distinct():
 
 
 def _tiny_figure():
-    from lrkit.lab.experiments.figures import figure
+    from lrkit.experiments.figures import figure
 
     fig, (ax,) = figure(1)
     ax.plot([0, 1], [0, 1])

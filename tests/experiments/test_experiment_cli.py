@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from lrkit.lab import experiments
+from lrkit import experiments
 
 pytestmark = pytest.mark.slow  # subprocesses, training, several processes or a compiler
 
@@ -55,7 +55,7 @@ def test_a_claim_that_fails_exits_1_and_says_so(tmp_path):
     """A failing check on every seed makes the claim fail: the command says so and exits 1."""
     script = (
         "import sys\n"
-        "from lrkit.lab.experiments import base, momentum\n"
+        "from lrkit.experiments import base, momentum\n"
         "real = momentum._checks\n"
         "def broken(loss):\n"
         "    checks, nums = real(loss)\n"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrkit.lab.experiments.nets import SGD, AdamW, Nets, batch_order, sharpness, train
+from lrkit.experiments.nets import SGD, AdamW, Nets, batch_order, sharpness, train
 
 SIZES = [5, 7, 3]
 

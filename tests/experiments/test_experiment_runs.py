@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 import lrkit as lk
-from lrkit.lab import experiments
+from lrkit import experiments
 
 pytestmark = pytest.mark.slow  # subprocesses, training, several processes or a compiler
 

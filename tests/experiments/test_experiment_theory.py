@@ -12,9 +12,9 @@ import scipy.linalg
 import scipy.optimize
 import scipy.stats
 
-from lrkit.lab.experiments import gradient_flow, lr_noise, momentum
-from lrkit.lab.experiments.landscape import Landscape, random_landscape
-from lrkit.lab.experiments.quadratic import expected_loss, random_curvatures, sgd_quadratic
+from lrkit.experiments import gradient_flow, lr_noise, momentum
+from lrkit.experiments.landscape import Landscape, random_landscape
+from lrkit.experiments.quadratic import expected_loss, random_curvatures, sgd_quadratic
 
 
 # ------------------------------------------------------------------ gradient flow

@@ -9,7 +9,7 @@ import lrkit.recipes as recipes
 
 
 def test_import_pulls_in_no_framework():
-    code = ("import sys, lrkit.recipes, lrkit.lab.experiments\n"
+    code = ("import sys, lrkit.recipes, lrkit.experiments\n"
             "print(sorted(m for m in ('torch', 'jax', 'keras', 'tensorflow', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -56,8 +56,8 @@ def _whole(text: str, param: str, ge: int) -> int:
 
 def run(args) -> int:
     """List the experiments, or run one (or ``all``); 0 when every claim holds, else 1."""
+    from .. import experiments
     from ..checks import unknown
-    from ..lab import experiments
 
     if args.list:
         if args.name is not None:

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from ... import exponential
+from .. import exponential
 from .base import Check, ExperimentResult, cell_at, over_seeds, rng, sweep
 from .figures import figure, finish, rate_map
 from .quadratic import random_quadratic, sgd_quadratic

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import cosine
-from ..data import load_dataset
+from .. import cosine
+from ..lab.data import load_dataset
 from .base import Check, ExperimentResult, cell_at, rng, sweep
 from .figures import figure, finish, rate_curve
 from .nets import AdamW, Nets, batch_order, threads, train
@@ -45,7 +45,7 @@ ARMS = ("keep wd", "keep lr*wd", "matched control")
 
 def decay_tables(wd: float, steps: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per arm, the lr and weight decay of every step."""
-    from ...recipes import weight_decay_schedule
+    from ..recipes import weight_decay_schedule
 
     shape = cosine(steps, end=END)
     ts = np.arange(steps, dtype=np.float64)

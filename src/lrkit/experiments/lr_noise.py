@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ... import constant, noisy
+from .. import constant, noisy
 from .base import Check, ExperimentResult, cell_at, over_seeds, rng, share_gap, sweep
 from .figures import figure, finish, rate_map
 from .landscape import random_landscape, sgd

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import exponential, step
+from .. import exponential, step
 from .base import Check, ExperimentResult, cell_at, over_seeds, rng, sweep
 from .figures import figure, finish, rate_map
 from .quadratic import random_quadratic, sgd_quadratic

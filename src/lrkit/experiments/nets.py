@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...errors import MissingDependencyError
-from ..train import threads
+from ..errors import MissingDependencyError
+from ..lab.train import threads
 
 __all__ = ["SGD", "AdamW", "Nets", "batch_order", "sharpness", "threads", "train"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import constant, cosine, exponential
+from .. import constant, cosine, exponential
 from .base import Check, ExperimentResult, cell_at, over_seeds, rng, sweep
 from .figures import figure, finish, rate_curve
 from .quadratic import random_quadratic, sgd_quadratic

@@ -8,7 +8,7 @@ peak lr, the noise, the weight decay, ...) it is measured across the knob and
 the result says where it holds (the *region*). ``lrkit experiment NAME``;
 ``lrkit experiment --list``.
 
->>> from lrkit.lab import experiments
+>>> from lrkit import experiments
 >>> experiments.names()[:3]
 ['noisy-quadratic', 'half-life', 'gradient-flow']
 >>> r = experiments.run("gradient-flow", seeds=2, quick=True)
@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ...checks import flag, integer, unknown
+from ..checks import flag, integer, unknown
 from .base import (
     PASS_RATE,
     Cell,

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import exponential
-from ..data import load_dataset
+from .. import exponential
+from ..lab.data import load_dataset
 from .base import Check, ExperimentResult, cell_at, rng, sweep
 from .figures import figure, finish, rate_curve
 from .nets import SGD, Nets, batch_order, threads, train

@@ -18,7 +18,7 @@ __all__ = ["figure", "finish", "rate_curve", "rate_map"]
 
 def figure(ncols: int, *, width: float = 4.6, height: float = 3.6, dpi: int = 80):
     """A ``Figure`` (:func:`lrkit.plot.figure`) with a row of ``ncols`` axes; returns ``(fig, axes)``."""
-    from ...plot import figure as new_figure
+    from ..plot import figure as new_figure
 
     fig = new_figure(width * ncols, height, dpi)
     return fig, list(fig.subplots(1, ncols, squeeze=False)[0])

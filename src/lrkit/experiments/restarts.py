@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import constant, cosine, restarts
+from .. import constant, cosine, restarts
 from .base import Check, ExperimentResult, cell_at, over_seeds, rng, share_gap, sweep
 from .figures import figure, finish, rate_curve
 from .landscape import random_landscape, sgd

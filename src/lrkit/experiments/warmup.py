@@ -21,8 +21,8 @@ import itertools
 
 import numpy as np
 
-from ... import cosine, warmup
-from ..data import load_dataset
+from .. import cosine, warmup
+from ..lab.data import load_dataset
 from .base import Check, ExperimentResult, cell_at, sweep
 from .figures import figure, finish, rate_map
 from .nets import SGD, Nets, batch_order, sharpness, threads, train
