@@ -27,43 +27,41 @@ def job(**kw):
 
 @pytest.fixture(scope="module")
 def three():
-    """Two spellings of one schedule, and one that no lr of the grid can rescue."""
-    return job(schedules=["cosine('100%')", "cosine('100%', end=0.0)", "constant(0.001)"], seeds=4)
+    """Two good schedules, and one that no lr the search may try can rescue."""
+    return job(schedules=["cosine('100%')", "linear('100%')", "constant(1e-06)"], seeds=4)
 
 
 def by_name(result):
     return {e.name: e for e in result.entries}
 
 
-def test_identical_schedules_are_tied(three):
-    e = by_name(three)
-    a, b = e["cosine('100%')"], e["cosine('100%', end=0.0)"]
-    assert a.test == b.test and a.lr == b.lr
-    assert three.verdict.winner is None
-    assert {a.name, b.name} <= set(three.verdict.top_group)
-    assert b.diff_mean == 0.0 and b.diff_ci95 == [0.0, 0.0] and b.p_adjusted == 1.0
-    assert three.headline.startswith("no significant winner")
+def test_two_spellings_of_one_schedule_are_refused():
+    with pytest.raises(lk.SpecError, match=r"compare\(\): schedule \"cosine\( '100%', end=0.0 \)\" and "
+                                           r"\"cosine\('100%'\)\" are the same schedule \(its canonical text: "
+                                           r"cosine\('100%'\)\); give each schedule once"):
+        job(schedules=["cosine('100%')", "cosine( '100%', end=0.0 )"])
 
 
 def test_a_clearly_worse_schedule_is_outside_the_top_group(three):
-    bad = by_name(three)["constant(0.001)"]
+    bad = by_name(three)["constant(1e-06)"]
     assert not bad.in_top_group and bad.p_adjusted < 0.05
     assert bad.mean < 0.5 < by_name(three)["cosine('100%')"].mean
-    assert bad.lr == max(three.protocol.lrs) and bad.lr_at_edge  # it wanted an lr beyond the grid
+    assert bad.lr_at_edge and {t["lr"] for t in bad.tuning} <= set(three.design.lrs)  # flat: no walk past the grid
 
 
 def test_final_runs_are_paired_by_fingerprints(three):
-    e = by_name(three)["cosine('100%')"]
+    e = max(three.entries, key=lambda x: len(x.seeds))
     for name in ("init", "batches"):
-        per_seed = [e.fingerprints[name][str(s)] for s in three.protocol.seeds]
+        per_seed = [e.fingerprints[name][str(s)] for s in e.seeds]
         assert len(set(per_seed)) == len(per_seed)  # another seed, other weights and batches
-        for other in three.entries:
-            assert other.fingerprints[name] == e.fingerprints[name]  # same seed, same weights and batches
+        for other in three.entries:  # same seed, same weights and batches (on the seeds each got)
+            assert other.seeds == e.seeds[:len(other.seeds)]
+            assert other.fingerprints[name] == {str(s): e.fingerprints[name][str(s)] for s in other.seeds}
 
 
 def test_seeds_offset_and_tuning_seeds_are_disjoint():
     r = job(schedules=["cosine('100%')"], seeds=3, seed_offset=10, tune_seeds=2, epochs=1)
-    assert r.protocol.seeds == [10, 11, 12] and r.protocol.tune_seeds == [13, 14]
+    assert r.design.seeds == [10, 11, 12] and r.design.tune_seeds == [13, 14]
     seeds = {(rec.task.seed, rec.task.lr) for rec in r.records.values()}
     assert {s for s, _ in seeds} == {10, 11, 12, 13, 14}
     assert r.entries[0].seeds == [10, 11, 12] and r.setup["seeds"] == [10, 11, 12]
@@ -217,12 +215,12 @@ def test_a_run_that_raises_is_failed_and_the_others_complete(user_train):
 def test_resume_skips_finished_runs(user_train, tmp_path):
     log, out = tmp_path / "calls.log", tmp_path / "out"
     kw = {"train": user_train + ":train", "schedules": ["cosine('100%')", "constant()"], "lr": 0.5, "seeds": 2,
-              "config": {"log": str(log)}, "out": str(out)}
+          "config": {"log": str(log)}, "out": str(out), "protocol": "full"}
     first = job(**kw)
     starts = log.read_text().count("start")
-    assert starts == first.setup["runs_trained"] == 2 * 5 * 2 + 2 * 2
+    assert starts == first.setup["cost"]["runs_this_job"] == first.setup["cost"]["runs_full"] == 2 * 5 * 2 + 2 * 2
     again = job(**kw)
-    assert log.read_text().count("start") == starts and again.setup["runs_resumed"] == starts
+    assert log.read_text().count("start") == starts and again.setup["cost"]["runs_resumed"] == starts
     assert [e.test for e in again.entries] == [e.test for e in first.entries]
     victim = next(iter(first.records))
     os.remove(out / "runs" / f"{victim}.json")
@@ -230,30 +228,28 @@ def test_resume_skips_finished_runs(user_train, tmp_path):
     assert log.read_text().count("start") == starts + 1
 
 
-def _pruning_job(**kw):
-    return job(schedules=["cosine('100%')", "constant(0.001)"], prune="clearly-worse", seeds=3, epochs=6, **kw)
-
-
-def test_pruning_stops_a_hopeless_schedules_seeds_together():
-    r = _pruning_job(lrs=[0.1, 0.4])
-    cos, bad = by_name(r)["cosine('100%')"], by_name(r)["constant(0.001)"]
-    hopeless = [rec for rec in r.records.values() if rec.task.schedule == "constant(0.001)"]
-    assert hopeless and all(rec.status == "pruned" for rec in hopeless)
+def test_pruning_stops_a_hopeless_lr_on_every_seed_together():
+    r = job(schedules=["cosine('100%')"], lrs=[1e-5, 0.1, 0.4], protocol="full", prune="clearly-worse", seeds=2,
+            epochs=6)
+    runs = [rec for rec in r.records.values() if rec.task.phase == "tune"]
+    hopeless = [rec for rec in runs if rec.task.lr == 1e-5]
+    assert len(hopeless) == 2 and all(rec.status == "pruned" for rec in hopeless)
     assert {len(rec.history) for rec in hopeless} == {4}  # all seeds stopped at the same report, after the grace
-    assert all(rec.status == "done" for rec in r.records.values() if rec.task.schedule == "cosine('100%')")
-    assert bad.status == "pruned" and bad.pruned and not bad.in_top_group and bad.lr is None
-    assert r.verdict.winner is None and cos.in_top_group
-    assert r.setup["epochs_trained"] < r.setup["epochs_planned"]
+    assert all(rec.status == "done" for rec in runs if rec.task.lr != 1e-5)
+    cos = r.entries[0]
+    assert cos.status == "compared" and cos.lr in (0.1, 0.4)  # a schedule never leaves the comparison by pruning
+    assert [t["status"] for t in cos.tuning if t["lr"] == 1e-5] == ["pruned"]
+    assert r.setup["cost"]["epochs_trained"] < r.setup["cost"]["epochs_full"]
 
 
-def test_pruning_a_user_function_stops_every_seed(user_train):
-    r = job(train=user_train + ":train", schedules=["cosine('100%')", "constant(0.001)"], lrs=[0.5, 1.0],
+def test_pruning_a_user_function_stops_every_seed_of_the_lr(user_train):
+    r = job(train=user_train + ":train", schedules=["cosine('100%')"], lrs=[1e-5, 0.5, 1.0], protocol="full",
             prune="clearly-worse", seeds=2, tune_seeds=3, epochs=6)
-    hopeless = [rec for rec in r.records.values() if rec.task.schedule == "constant(0.001)"]
-    assert len(hopeless) == 2 * 3 and all(rec.status == "pruned" for rec in hopeless)
-    # one after another: the first seed stops after the grace period, the later seeds never start
-    assert sorted(len(rec.history) for rec in hopeless) == [0, 0, 0, 0, 4, 4]
-    assert by_name(r)["constant(0.001)"].status == "pruned"
+    hopeless = [rec for rec in r.records.values() if rec.task.lr == 1e-5]
+    assert len(hopeless) == 3 and all(rec.status == "pruned" for rec in hopeless)
+    # one after another, seed by seed: the first seed stops after the grace period, the later ones never start
+    assert sorted(len(rec.history) for rec in hopeless) == [0, 0, 4]
+    assert r.entries[0].status == "compared"
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -265,7 +261,11 @@ def test_pruning_a_user_function_stops_every_seed(user_train):
     ({"mode": "mx"}, "compare(): mode must be one of 'max', 'min'; got mode='mx'"),
     ({"engine": "dask"}, "compare(): engine must be one of 'local', 'ray'"),
     ({"mode": "min"}, "compare(): mode must be 'max' for the built-in training (its val and test are accuracies)"),
-    ({"prune": "median"}, "compare(): prune must be one of 'clearly-worse'"),
+    ({"prune": "median"}, "compare(): prune must be one of 'clearly-worse', 'none'"),
+    ({"protocol": "brute"}, "compare(): protocol must be one of 'adaptive', 'full'"),
+    ({"budget": 0}, "compare(): budget must be a whole number >= 1; got budget=0"),
+    ({"budget": 10}, "compare(): budget must be at least"),
+    ({"budget": 10, "protocol": "full"}, "compare(): budget must cover the full protocol's"),
     ({"workers": 0}, "compare(): workers must be a whole number >= 1; got workers=0"),
     ({"resources": "cpu=1"}, "compare(): resources must be given only with engine='ray'"),
     ({"schedules": ["cosine(-5)"]}, "compare(): schedule 'cosine(-5)': cosine(): steps must be > 0"),

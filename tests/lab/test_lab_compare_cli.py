@@ -13,7 +13,7 @@ from lab_helpers import assert_png, assert_self_contained, lrkit, numbers, resul
 import lrkit as lk
 from lrkit.cli import main
 from lrkit.lab.config import DEFAULT_SCHEDULES
-from lrkit.lab.report import COLUMNS
+from lrkit.lab.results import COLUMNS
 
 FILES = {"results.json", "report.md", "report.html", "config.json", "tuning.png", "differences.png",
          "curves.png", "lr.png", "runs"}
@@ -21,7 +21,7 @@ RUN_KEYS = {"name", "lr", "tuning", "seeds", "test", "mean", "diff_ci95", "p_adj
             "failed", "under_trained"}
 SMALL = ["--schedule", "cosine('100%')", "--schedule", "warmup('1ep') >> linear('rest')",
          "--schedule", "step('1ep', gamma=0.5)", "--plateau", "--epochs", "2", "--seeds", "3", "--tune-seeds", "1",
-         "--model", "linear", "--batch-size", "128", "--lrs", "0.05,0.2", "--no-progress"]
+         "--model", "linear", "--batch-size", "128", "--lrs", "0.05,0.2", "--protocol", "full", "--no-progress"]
 NAMES = ["cosine('100%')", "warmup('1ep') >> linear('rest')", "step('1ep', gamma=0.5)",
          "constant() with Plateau(factor=0.5, patience=1)"]
 
@@ -124,7 +124,8 @@ def test_default_job_on_one_epoch_runs_every_default_schedule(tmp_path):
     """The default set, cut to 1 epoch: every schedule binds and trains; progress on stderr."""
     p = lrkit("compare", "--epochs", "1", "--seeds", "2", "--tune-seeds", "1", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "tuning: 75 runs (15 schedules x 5 lrs x 1 seeds)" in p.stderr and "epoch" in p.stderr
+    assert "lr search 1: 45 runs (15 schedules x 3 lrs x 1 seed)" in p.stderr and "epoch" in p.stderr
+    assert "seeds, round 1: 30 runs (15 schedules x 2 seeds, seeds 0..1)" in p.stderr
     assert "Traceback" not in p.stderr
     doc = results(tmp_path / "lrkit-out")
     assert [r["name"] for r in doc["runs"]] == list(DEFAULT_SCHEDULES) + [

@@ -13,7 +13,10 @@ import pytest
 from lab_helpers import ENV, USER_TRAIN, lrkit, numbers, results
 
 JOB = ["--lr", "0.5", "--schedule", "cosine('100%')", "--schedule", "constant()", "--schedule", "linear('100%')",
-       "--epochs", "3", "--seeds", "3", "--no-progress"]
+       "--epochs", "3", "--seeds", "3", "--protocol", "full", "--no-progress"]
+#: The default protocol on the same function: more seeds than it needs, so that the race decides.
+ADAPTIVE = ["--lr", "0.5", "--schedule", "cosine('100%')", "--schedule", "constant()", "--schedule", "linear('100%')",
+            "--schedule", "constant(0.01)", "--epochs", "4", "--seeds", "8", "--no-progress"]
 
 
 @pytest.mark.slow
@@ -27,6 +30,19 @@ def test_two_workers_give_the_same_results_as_one(user_train, tmp_path):
         outs[name] = results(out)
     assert numbers(outs["one"]) == numbers(outs["two"]) == numbers(outs["here"])
     assert outs["two"]["setup"]["workers"] == 2 and outs["two"]["setup"]["runs_trained"] == 3 * 5 * 2 + 3 * 3
+
+
+@pytest.mark.slow
+def test_the_adaptive_protocol_gives_the_same_numbers_on_two_workers(user_train, tmp_path):
+    """Its rounds are the policy's decisions from finished runs only: the engine cannot change them
+    (pruning off: which runs a prune stops depends on the order reports arrive in)."""
+    outs = {}
+    for name, extra in (("two", ["--workers", "2"]), ("here", [])):
+        out = str(tmp_path / name)
+        p = lrkit("compare", "--train", f"{user_train}:train", *ADAPTIVE, "--prune", "none", *extra, "--out", out)
+        assert p.returncode == 0, p.stderr
+        outs[name] = results(out)
+    assert numbers(outs["two"]) == numbers(outs["here"])
 
 
 def _records(out) -> set[str]:
@@ -47,25 +63,36 @@ def _key_of(out, key) -> str:
     return f"{r['name']} {r['lr']!r} {r['seed']}"
 
 
-@pytest.mark.slow
-def test_a_job_killed_by_sigkill_resumes_without_rerunning_finished_runs(user_train, tmp_path):
-    out, log = str(tmp_path / "out"), str(tmp_path / "calls.log")
-    args = [sys.executable, "-m", "lrkit", "compare", "--train", f"{user_train}:train", *JOB, "--out", out,
-            "--set", f"log={log}", "--set", "sleep=0.05"]
+def _kill_after(args: list[str], out: str, runs: int) -> None:
+    """Start ``args``, SIGKILL it once ``runs`` runs are on disk."""
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.time() + 300
-    while len(_records(out)) < 12 and time.time() < deadline and proc.poll() is None:
+    while len(_records(out)) < runs and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("job,kill_at", [(JOB, 12), (ADAPTIVE, 20)], ids=["full", "adaptive"])
+def test_a_job_killed_by_sigkill_resumes_without_rerunning_finished_runs(user_train, tmp_path, job, kill_at):
+    """Killed mid-job and started again: no finished run trains twice, and the verdict is the one the same job
+    gives uninterrupted."""
+    whole = str(tmp_path / "whole")
+    p = lrkit("compare", "--train", f"{user_train}:train", *job, "--out", whole)
+    assert p.returncode == 0, p.stderr
+    total = results(whole)["setup"]["cost"]["runs_trained"]
+
+    out, log = str(tmp_path / "out"), str(tmp_path / "calls.log")
+    settings = ["--set", f"log={log}", "--set", "sleep=0.05"]
+    _kill_after([sys.executable, "-m", "lrkit", "compare", "--train", f"{user_train}:train", *job, "--out", out,
+                 *settings], out, kill_at)
     finished = _records(out)
     started_before = _starts(log)
-    total = 3 * 5 * 2 + 3 * 3
-    assert 12 <= len(finished) < total
+    assert kill_at <= len(finished) < total
     assert len(started_before) - len(finished) <= 1  # in one process: at most the run in flight is lost
-    p = lrkit("compare", "--train", f"{user_train}:train", *JOB, "--out", out, "--set", f"log={log}",
-              "--set", "sleep=0.05")
+    p = lrkit("compare", "--train", f"{user_train}:train", *job, "--out", out, *settings)
     assert p.returncode == 0, p.stderr
     started_after = _starts(log)[len(started_before):]
     done_before = {" ".join(_key_of(out, k).split()) for k in finished}
@@ -73,8 +100,9 @@ def test_a_job_killed_by_sigkill_resumes_without_rerunning_finished_runs(user_tr
     assert not done_before & again  # no finished run ran twice
     assert len(started_after) == total - len(finished)
     doc = results(out)
-    assert doc["setup"]["runs_resumed"] == len(finished) and doc["setup"]["runs_trained"] == len(started_after)
-    assert all(r["status"] == "compared" for r in doc["runs"])
+    cost = doc["setup"]["cost"]
+    assert cost["runs_resumed"] == len(finished) and cost["runs_this_job"] == len(started_after)
+    assert numbers(doc) == numbers(results(whole))  # the same choices, runs and verdict as uninterrupted
 
 
 def test_a_failing_run_is_reported_and_the_exit_status_is_1(user_train, tmp_path):
@@ -126,7 +154,8 @@ def test_the_same_job_on_a_local_ray_gives_the_same_numbers(user_train, tmp_path
     from lrkit.lab import compare
 
     kw = {"train": f"{user_train}:train", "schedules": ["cosine('100%')", "constant()", "linear('100%')"], "lr": 0.5,
-              "seeds": 3, "epochs": 3, "progress": False, "config": {"fail": "linear('100%')", "fail_seed": 1}}
+          "seeds": 3, "epochs": 3, "progress": False, "config": {"fail": "linear('100%')", "fail_seed": 1},
+          "prune": "none"}  # pruning: which runs it stops depends on the order reports arrive in
     before = os.environ.get("RAY_USAGE_STATS_ENABLED")
     local = compare(**kw, out=str(tmp_path / "local"))
     on_ray = compare(**kw, engine="ray", resources="cpu=1", out=str(tmp_path / "ray"))

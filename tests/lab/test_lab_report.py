@@ -10,7 +10,7 @@ import pytest
 from lab_helpers import ENV, assert_png, assert_self_contained, results
 
 from lrkit.lab import compare
-from lrkit.lab.report import COLUMNS, table
+from lrkit.lab.results import COLUMNS, document
 
 
 @pytest.fixture(scope="module")
@@ -18,22 +18,22 @@ def done(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     result = compare(schedules=["cosine('100%')", "constant(0.001)", "noisy(cosine('100%'), 0.3)"], seeds=3,
                      epochs=3, lrs=[0.1, 0.4], config={"model": "linear", "batch_size": 128}, out=str(out),
-                     progress=False, prune=None)
+                     progress=False, protocol="full")
     return result, out
 
 
 def test_the_table_is_ranked_and_holds_the_evidence(done):
     result, _ = done
-    rows = table(result)
+    rows = document(result).rows
     assert len(rows) == 3 and all(len(r) == len(COLUMNS) for r in rows)
     names = [r[1].strip("`") for r in rows]
     assert names[-1] == "constant(0.001)"  # the clear loser ranks last
-    best = next(r for r in rows if r[4] == "best")
-    assert best[1].strip("`") == result.verdict.best and best[6] == "yes"
+    best = next(r for r in rows if r[5] == "best")
+    assert best[1].strip("`") == result.verdict.best and best[7] == "yes" and best[3] == "3"
     loser = rows[-1]
-    lo, hi = [float(x.split()[0]) for x in loser[4].split("[")[1].rstrip("]").split(", ")]
-    assert lo <= hi < 0 and loser[6] == "no" and float(loser[5]) < 0.05
-    assert "lr at grid edge" in loser[7]
+    lo, hi = [float(x.split()[0]) for x in loser[5].split("[")[1].rstrip("]").split(", ")]
+    assert lo <= hi < 0 and loser[7] == "no" and float(loser[6]) < 0.05
+    assert "lr at the edge" in loser[8]
 
 
 def test_markdown_leads_with_the_verdict_then_the_table(done):
@@ -46,7 +46,8 @@ def test_markdown_leads_with_the_verdict_then_the_table(done):
     assert lines[3] == "| " + " | ".join(COLUMNS) + " |"
     assert "## How this was measured" in md and "held-out test split" in md
     assert "Pairing: on every final seed, every schedule had the same `init` fingerprint." in md
-    assert "Tuning: every schedule at lr 0.1, 0.4, seeds 3, 4" in md
+    assert "lr search: every schedule at lr 0.1, 0.4 on tuning the 2 seeds 3..4, 3 epochs each" in md
+    assert "Cost: 63 epochs in 21 runs for this answer, 100% of the 63 epochs (21 runs)" in md
     assert "Data: digits, 1077 training / 360 validation / 360 test samples" in md
 
 

@@ -26,10 +26,13 @@ _EPILOG = """examples:
   lrkit compare --train my_train.py:train --lr 3e-4 --engine ray --address ray://head:10001 --resources cpu=4,gpu=1
   lrkit compare --config OUT/config.json          # the same job again (finished runs are skipped)
 
-protocol: every schedule is tuned over the lr grid (--lrs, or --lr x 1/4, 1/2, 1, 2, 4) on the
-validation split over --tune-seeds seeds, then trained at its chosen lr over --seeds seeds and
-scored on a held-out test split. A winner is named only when it is significantly better than every
-other schedule (paired t-tests, Holm-adjusted, alpha 0.05); otherwise the top group is listed.
+protocol: each schedule's lr is chosen on the validation split (--lrs, or the grid --lr x 1/4, 1/2, 1,
+2, 4), then the schedule is trained at it over final seeds and scored on a held-out test split.
+--protocol adaptive (default) searches the lr coarse to fine and adds seeds by racing, up to --seeds,
+only where the decision is open; --protocol full trains every grid lr and every seed. --budget caps
+the epochs. A schedule is out of the top group only when a paired test against the others says so,
+with a familywise error of at most 0.05 (the choice of the best and the interim looks included);
+a winner is named only when every other schedule is out.
 schedule durations may use the run's units: '3ep' (epochs), '10%' (of the run), 'rest'."""
 
 _whole0 = number_arg(int, ge=0)
@@ -74,11 +77,17 @@ def register(sub) -> None:
     job.add_argument("--lr", type=positive_float, metavar="LR",
                      help="centre of the default grid LR x (1/4, 1/2, 1, 2, 4) (built-in: 0.1 sgd, 0.001 adamw)")
     job.add_argument("--epochs", type=positive_int, metavar="N", help="epochs per run (default 10)")
-    job.add_argument("--seeds", type=positive_int, metavar="N", help="final seeds (default 5)")
+    job.add_argument("--seeds", type=positive_int, metavar="N",
+                     help="final seeds (default 5; adaptive: the most any schedule gets)")
     job.add_argument("--seed-offset", type=_whole0, metavar="K", help="first final seed (default 0)")
-    job.add_argument("--tune-seeds", type=positive_int, metavar="N", help="seeds of each tuning run (default 2)")
+    job.add_argument("--tune-seeds", type=positive_int, metavar="N",
+                     help="seeds of each tuning run (default 1 adaptive, 2 full)")
     job.add_argument("--mode", choices=("max", "min"), help="max: val/test are scores (default); min: losses")
-    job.add_argument("--prune", choices=("clearly-worse",), help="stop hopeless (schedule, lr) on all seeds")
+    job.add_argument("--protocol", choices=("adaptive", "full"),
+                     help="adaptive (default): lr search and seeds where the decision is open; full: every run")
+    job.add_argument("--budget", type=positive_int, metavar="EPOCHS", help="the most epochs the job may train")
+    job.add_argument("--prune", choices=("clearly-worse", "none"),
+                     help="stop a hopeless lr of a schedule on all seeds (default: clearly-worse adaptive, none full)")
     job.add_argument("--metric", metavar="NAME", help="the test metric's name in the report")
     job.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
                      help="a setting for your train (run.config[KEY]; VALUE read as JSON when it parses)")
@@ -141,9 +150,10 @@ def run(args) -> int:
     kwargs.setdefault("out", "lrkit-out")
     result = compare(**kwargs, resume=not args.no_resume, progress=not args.no_progress)
     failed = result.failed_runs
-    s = result.setup
-    print(f"{s['runs_trained']} runs trained, {s['runs_resumed']} resumed, in {s['wall_time']:.1f} s; "
-          f"report: {os.path.join(kwargs['out'], 'report.html')}")
+    s, c = result.setup, result.setup["cost"]
+    print(f"{c['runs_this_job']} runs trained, {c['runs_resumed']} resumed, in {s['wall_time']:.1f} s; "
+          f"{c['epochs_trained']} epochs, {100 * c['epochs_trained'] / max(1, c['epochs_full']):.0f}% of the full "
+          f"protocol's {c['epochs_full']}; report: {os.path.join(kwargs['out'], 'report.html')}")
     if failed:
         first = failed[0].task
         print(f"{len(failed)} run{'s' if len(failed) > 1 else ''} failed (see the report's Failures); "

@@ -59,9 +59,9 @@ DEFAULT_SCHEDULES: tuple[str, ...] = (
 DEFAULT_PLATEAU: dict[str, Any] = {"schedule": "constant()", "plateau": {"factor": 0.5, "patience": 1}}
 
 #: The keys of compare() (and of config files, with ``-`` or ``_``).
-KEYS = ("train", "schedule", "lr", "lrs", "epochs", "seeds", "seed_offset", "tune_seeds", "mode", "engine",
-        "workers", "address", "resources", "retries", "prune", "steps_per_epoch", "config", "metric", "out",
-        "resume")
+KEYS = ("train", "schedule", "lr", "lrs", "epochs", "seeds", "seed_offset", "tune_seeds", "mode", "protocol",
+        "budget", "engine", "workers", "address", "resources", "retries", "prune", "steps_per_epoch", "config",
+        "metric", "out", "resume")
 #: The settings of the built-in training (its ``run.config``) and their defaults; they may stand at the top level.
 BUILTIN_DEFAULTS: dict[str, Any] = {"data": "digits", "model": "mlp", "optimizer": "sgd", "batch_size": 64,
                                     "momentum": 0.9, "weight_decay": 0.0}

@@ -1,11 +1,13 @@
 """``lrkit.lab.compare`` (defined here): which schedule should I use here? The main job, as a library function.
 
-The protocol (:mod:`lrkit.lab.protocol`): every schedule is tuned over an lr
-grid on the validation split, then trained at its chosen lr over the final
-seeds and scored on a held-out test split; the verdict comes from paired
-statistics over those seeds (:mod:`lrkit.lab.verdict`, :mod:`lrkit.lab.stats`).
-One code path serves the built-in data and models and the user's own
-``train(run)`` function, on every engine (:mod:`lrkit.lab.engines`).
+``compare`` checks the arguments, builds the design (:mod:`lrkit.lab.protocol`)
+and the policy that decides what to train next (:mod:`lrkit.lab.policy`:
+the lr search, then the final seeds, adaptive or full), and runs its rounds on
+an engine (:mod:`lrkit.lab.engines`), writing every finished run to
+``OUT/runs/`` at once (:mod:`lrkit.lab.store`). The verdict comes from the
+test metric of the final runs (:mod:`lrkit.lab.verdict`, :mod:`lrkit.lab.stats`);
+the report is written from the result (:mod:`lrkit.lab.report`). One code path
+serves the built-in data and models and the user's own ``train(run)`` function.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from ..checks import fail, flag, integer, one_of
 from ..errors import SpecError
 from .config import DEFAULT_PLATEAU, DEFAULT_SCHEDULES
 from .engines import LocalEngine, Monitor, WorkerEngine
-from .protocol import Candidate, Protocol, candidate, lr_grid, train_id
+from .policy import Plan, Policy, Round
+from .protocol import PROTOCOLS, Candidate, Design, candidate, lr_grid, train_id
 from .pruning import RULES, Pruner
-from .run import Record, Task
+from .run import Record
 from .store import Store, plain, write_file
 from .verdict import Entry, Verdict, summarise
 from .words import headline
@@ -44,10 +47,15 @@ class Comparison:
     verdict: Verdict
     entries: list[Entry]
     records: dict[str, Record]
-    protocol: Protocol
+    design: Design
+    plan: Plan
     settings: dict
     setup: dict = field(default_factory=dict)
-    keys: list[str] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys of every run of this job, in the order the policy asked for them."""
+        return [t.key for t in self.plan.tasks]
 
     @property
     def headline(self) -> str:
@@ -141,10 +149,13 @@ def _candidates(schedules: Any) -> list[Candidate]:
         cands.append(candidate(item))
     if not cands:
         raise fail("compare", "schedules", "at least one schedule", list(schedules))
-    names = [c.name for c in cands]
-    for n in names:
-        if names.count(n) > 1:
-            raise SpecError(f"compare(): schedule {n!r} is given twice")
+    seen: dict[tuple, Candidate] = {}
+    for c in cands:
+        same = seen.setdefault((c.schedule, json.dumps(c.plateau, sort_keys=True)), c)
+        if same is not c:
+            twice = "is given twice" if same.name == c.name else \
+                f"and {same.name!r} are the same schedule (its canonical text: {c.schedule})"
+            raise SpecError(f"compare(): schedule {c.name!r} {twice}; give each schedule once")
     return cands
 
 
@@ -165,10 +176,11 @@ def _check_bind(cands: list[Candidate], epochs: int, spe: int | None) -> None:
 def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | None = None, seeds: Any = 5,
             epochs: int = 10, engine: str = "local", workers: int | None = None, address: str | None = None,
             resources: Any = None, prune: str | None = None, out: str | None = "lrkit-out", resume: bool = True,
-            *, lr: float | None = None, seed_offset: int = 0, tune_seeds: int = 2, mode: str = "max",
-            config: Mapping | None = None, steps_per_epoch: int | None = None, metric: str | None = None,
-            progress: bool = True, retries: int = 2, batch: bool = True) -> Comparison:
-    """Compare ``schedules`` on ``train``: tune each one's lr, train it over the seeds, test, decide.
+            *, lr: float | None = None, seed_offset: int = 0, tune_seeds: int | None = None, mode: str = "max",
+            protocol: str = "adaptive", budget: int | None = None, config: Mapping | None = None,
+            steps_per_epoch: int | None = None, metric: str | None = None, progress: bool = True,
+            retries: int = 2, batch: bool = True) -> Comparison:
+    """Compare ``schedules`` on ``train``: tune each one's lr, train it over seeds, test, decide.
 
     Args:
         train: ``train(run)`` (a function, or ``"file.py:func"`` / ``"module:func"``);
@@ -176,20 +188,25 @@ def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | Non
         schedules: schedule texts, schedules, ``(schedule, lk.Plateau)`` pairs or
             ``{"schedule": TEXT, "plateau": {...}}``; None: one per family plus a plateau run.
         lrs: the lr grid; default ``lr * (1/4, 1/2, 1, 2, 4)`` (built-in: ``lr`` 0.1 for SGD, 1e-3 for AdamW).
-        seeds: the number of final seeds (``seed_offset ..``) or a list of seeds.
+        seeds: the number of final seeds (``seed_offset ..``) or a list of seeds; under the adaptive
+            protocol, the most seeds any schedule gets.
         epochs: epochs of every run (tuning and final).
         engine: ``"local"`` (this machine) or ``"ray"``.
         workers: local worker processes; None trains in this process (the built-in training batches runs).
         address, resources: the Ray cluster (or ``RAY_ADDRESS``; neither: a local Ray) and per-run
             resources (``{"cpu": 1, "gpu": 1}`` or ``"cpu=1,gpu=1"``).
-        prune: None or ``"clearly-worse"`` (:mod:`lrkit.lab.pruning`).
+        prune: ``"clearly-worse"`` or ``"none"`` (:mod:`lrkit.lab.pruning`); None: the protocol's
+            (adaptive: clearly-worse, full: none).
         out: the folder of the report and of ``runs/`` (resume); None writes nothing.
-        resume: skip the runs already finished in ``out/runs``.
-        lr: the centre of the default grid; tune_seeds: seeds of each tuning run (after the final ones);
-        mode: ``"max"`` (val and test are scores) or ``"min"`` (losses);
+        resume: reuse the runs already finished in ``out/runs``.
+        lr: the centre of the default grid; tune_seeds: seeds of each tuning run (after the final
+            ones; default 1 adaptive, 2 full); mode: ``"max"`` (val and test are scores) or ``"min"`` (losses);
+        protocol: ``"adaptive"`` (:mod:`lrkit.lab.policy`: a coarse-to-fine lr search, seeds by racing)
+            or ``"full"`` (every grid lr, every final seed);
+        budget: the most epochs the job may train (runs it reuses count too); None: no cap;
         config: ``run.config``; steps_per_epoch: binds ``"10%"``/``"3ep"`` for your train
             (or call ``run.bind`` in it); metric: the test metric's name in the report;
-        progress: a progress bar on stderr; retries: of runs whose worker died;
+        progress: progress on stderr; retries: of runs whose worker died;
         batch: let the built-in training batch runs in one process.
 
     Example (a tiny job; see docs/lab.md for a user's own ``train``)::
@@ -203,13 +220,15 @@ def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | Non
     fn, train_ref, train_text = _train(train)
     epochs = integer("compare", "epochs", epochs, ge=1)
     mode = one_of("compare", "mode", mode, MODES)
+    protocol = one_of("compare", "protocol", protocol, PROTOCOLS)
     where = _where(engine, workers, address, resources, retries)
-    if prune is not None:
-        one_of("compare", "prune", prune, RULES)
+    prune = one_of("compare", "prune", prune, RULES) if prune is not None else \
+        ("clearly-worse" if protocol == "adaptive" else "none")
     resume, progress, batch = (flag("compare", k, v) for k, v in
                                (("resume", resume), ("progress", progress), ("batch", batch)))
     final_seeds = _seeds(seeds, seed_offset)
-    n_tune = integer("compare", "tune_seeds", tune_seeds, ge=1)
+    n_tune = integer("compare", "tune_seeds", tune_seeds if tune_seeds is not None else
+                     (1 if protocol == "adaptive" else 2), ge=1)
     tune = list(range(max(final_seeds) + 1, max(final_seeds) + 1 + n_tune))
     if out is not None and (not isinstance(out, str) or not out):
         raise fail("compare", "out", "a folder name or None", out)
@@ -219,36 +238,65 @@ def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | Non
     cfg, spe, lr, metric = _training(train is None, config, steps_per_epoch, lr, lrs, metric)
     grid = lr_grid(lr, lrs)
     _check_bind(cands, epochs, spe)
-    protocol = Protocol(cands, grid, final_seeds, tune, epochs, mode, cfg, spe, train_id(fn))
+    design = Design(cands, grid, final_seeds, tune, epochs, mode, cfg, spe, train_id(fn), protocol)
+    policy = Policy(design, _budget(budget))
+    _check_budget(policy)
     settings = {"train": train_text, "schedule": [_item(c) for c in cands], "lrs": grid, "epochs": epochs,
-                **_seed_settings(final_seeds), "tune_seeds": n_tune, "mode": mode, **where, "prune": prune,
-                "steps_per_epoch": None if train is None else spe, "config": cfg, "metric": metric, "out": out}
+                **_seed_settings(final_seeds), "tune_seeds": n_tune, "mode": mode, "protocol": protocol,
+                "budget": policy.budget, **where, "prune": prune, "steps_per_epoch": None if train is None else spe,
+                "config": cfg, "metric": metric, "out": out}
     store = Store(out)
     if out is not None:
         write_file(os.path.join(out, "config.json"), json.dumps(plain(settings), indent=2) + "\n")
     eng = _engine(fn, train_ref, out, batch, **where)
+    monitor = Monitor(Pruner(mode=mode, epochs=epochs, enabled=prune != "none"), progress)
+    job = _Job(policy, store, eng, monitor, resume, progress)
     try:
-        job = _Job(protocol, store, eng, Monitor(Pruner(mode=mode, epochs=epochs, enabled=prune is not None),
-                                                 progress), resume, progress)
-        records, choices = job.run()
+        plan = job.run()
     finally:
         eng.close()
-    entries, verdict = summarise(protocol, records, choices, metric)
-    setup = {**job.counts, "engine": where["engine"], "workers": where["workers"],
+        monitor.close()
+    own = {t.key: job.records[t.key] for t in plan.tasks if t.key in job.records}
+    entries, verdict = summarise(design, plan, own, metric)
+    runs_full, epochs_full = policy.full_cost()
+    cost = {"epochs_trained": plan.spent, "epochs_full": epochs_full, "runs_trained": len(own), "runs_full": runs_full,
+            "runs_this_job": job.counts["runs_trained"], "epochs_this_job": job.counts["epochs_trained"],
+            "runs_resumed": job.counts["runs_resumed"]}
+    setup = {**job.counts, "cost": cost, "engine": where["engine"], "workers": where["workers"],
              "wall_time": time.perf_counter() - started, "steps_per_epoch": spe, "lrs": grid, "tune_seeds": tune,
-             "seeds": final_seeds, "epochs": epochs, "mode": mode, "prune": prune,
+             "seeds": final_seeds, "epochs": epochs, "mode": mode, "protocol": protocol, "prune": prune,
+             "budget": policy.budget, "looks": list(plan.looks.sizes), "look_weights": list(plan.looks.weights),
              "train": train_text or "(a Python function)"}
     if train is None:
         from .builtin import data_of
 
         data = data_of(cfg)
         setup["data"] = {"name": data.name, **data.sizes()}
-    result = Comparison(verdict, entries, records, protocol, settings, setup, job.keys)
+    result = Comparison(verdict, entries, own, design, plan, settings, setup)
     if out is not None:
         from .report import write_report
 
         write_report(out, result)
     return result
+
+
+def _budget(budget: Any) -> int | None:
+    return None if budget is None else integer("compare", "budget", budget, ge=1)
+
+
+def _check_budget(policy: Policy) -> None:
+    """Refuse a budget the job cannot keep, before anything trains."""
+    if policy.budget is None:
+        return
+    runs, epochs = policy.full_cost()
+    if policy.design.protocol == "full" and epochs > policy.budget:
+        raise SpecError(f"compare(): budget must cover the full protocol's {epochs} epochs ({runs} runs of "
+                        f"{policy.design.epochs}); got budget={policy.budget} (use protocol='adaptive', or fewer "
+                        "schedules, lrs or seeds)")
+    least = policy.minimum()
+    if least > policy.budget:
+        raise SpecError(f"compare(): budget must be at least {least} epochs (the first lr-search round and the "
+                        f"first {policy.looks.sizes[0]} seeds of every schedule); got budget={policy.budget}")
 
 
 def _where(engine: Any, workers: Any, address: Any, resources: Any, retries: Any) -> dict:
@@ -312,7 +360,7 @@ def _item(c: Candidate) -> Any:
 
 def _engine(fn, train_ref, out, batch, *, engine, workers, address, resources, retries):
     if engine == "ray":
-        from .ray_engine import RayEngine
+        from .engines.ray import RayEngine
 
         return RayEngine(fn, address=address, resources=resources, retries=retries)
     if workers is None:
@@ -321,59 +369,69 @@ def _engine(fn, train_ref, out, batch, *, engine, workers, address, resources, r
 
 
 class _Job:
-    """The two phases of a comparison on one engine, resuming from the store."""
+    """Runs the policy's rounds on one engine, taking finished runs from the store."""
 
-    def __init__(self, protocol: Protocol, store: Store, engine: Any, monitor: Monitor, resume: bool,
+    def __init__(self, policy: Policy, store: Store, engine: Any, monitor: Monitor, resume: bool,
                  progress: bool) -> None:
-        self.protocol, self.store, self.engine, self.monitor = protocol, store, engine, monitor
-        self.records: dict[str, Record] = store.load() if resume else {}
+        self.policy, self.store, self.engine, self.monitor = policy, store, engine, monitor
+        loaded = store.load() if resume else {}
+        self.earlier = {k: r for k, r in loaded.items() if r.status in ("done", "pruned")}  # failed: run again
+        self.records: dict[str, Record] = dict(self.earlier)
         self.progress = progress
-        self.keys: list[str] = []
-        self.counts = {"runs_trained": 0, "runs_resumed": 0, "epochs_trained": 0, "epochs_planned": 0}
+        self.fed: set[str] = set()
+        self.counts = {"runs_trained": 0, "runs_resumed": 0, "epochs_trained": 0}
 
-    def run(self) -> tuple[dict[str, Record], dict]:
-        try:
-            self.phase("tuning", self.protocol.tuning_tasks())
-            choices = self.protocol.choose(self.records)
-            self.phase("final", self.protocol.final_tasks(choices))
-        finally:
-            self.monitor.close()
-        return self.records, choices
-
-    def phase(self, label: str, tasks: list[Task]) -> None:
+    def run(self) -> Plan:
+        while (r := self.policy.next(self.records)) is not None:
+            self.round(r)
         self.monitor.close()
-        self.keys += [t.key for t in tasks]
-        pruner = self.monitor.pruner
-        todo = []
-        for t in tasks:
-            rec = self.records.get(t.key)
-            if rec is not None and rec.status in ("done", "pruned"):
-                self.counts["runs_resumed"] += 1
-                for i, h in enumerate(rec.history):  # the pruner sees what earlier jobs saw
-                    pruner.observe(t.group, t.seed, i, h.get("val"))
-                if rec.status == "pruned":
-                    pruner.pruned.add(t.group)
-            else:
-                todo.append(t)
-        self.counts["epochs_planned"] += len(todo) * self.protocol.epochs
-        if self.progress:
-            done = len(tasks) - len(todo)
-            print(f"{label}: {len(tasks)} runs ({self._shape(label)}), {done} finished earlier, {len(todo)} to train",
-                  file=sys.stderr)
-        if not todo:
-            return
-        self.monitor.start(label, len(todo) * self.protocol.epochs)
-        self.engine.run(todo, self.monitor, self._finished)
+        plan = self.policy.plan(self.records)
+        self.counts["runs_resumed"] = sum(1 for t in plan.tasks if t.key in self.earlier)
+        return plan
 
-    def _shape(self, label: str) -> str:
-        p = self.protocol
-        if label == "tuning":
-            return f"{len(p.candidates)} schedules x {len(p.lrs)} lrs x {len(p.tune_seeds)} seeds"
-        return f"each schedule at its chosen lr x {len(p.seeds)} seeds"
+    def round(self, r: Round) -> None:
+        self._feed()
+        todo = [t for t in r.tasks if t.key not in self.records]
+        if self.progress:
+            done = len(r.tasks) - len(todo)
+            print(f"{r.label}: {len(r.tasks)} runs ({_shape(r)}), {done} finished earlier, {len(todo)} to train",
+                  file=sys.stderr)
+        self.monitor.start(r.label, len(todo) * self.policy.design.epochs)
+        self.engine.run(todo, self.monitor, self._finished)
+        self.monitor.close()
+
+    def _feed(self) -> None:
+        """Show the pruner the reports of this job's runs it has not seen (runs of earlier jobs), in order."""
+        for t in self.policy.plan(self.records).tasks:
+            key = t.key
+            if key in self.fed or key not in self.records:
+                continue
+            rec = self.records[key]
+            for i, h in enumerate(rec.history):
+                self.monitor.pruner.observe(rec.task, i, h.get("val"))
+            if rec.status == "pruned":
+                self.monitor.pruner.pruned.add(rec.task.group)
+            self.fed.add(key)
 
     def _finished(self, record: Record) -> None:
         self.records[record.task.key] = record
+        self.fed.add(record.task.key)
         self.store.save(record)
         self.counts["runs_trained"] += 1
         self.counts["epochs_trained"] += len(record.history)
         self.monitor.finished(record)
+
+
+def _shape(r: Round) -> str:
+    """``15 schedules x 3 lrs x 1 seed`` (or, when the schedules differ, the total of each)."""
+    per: dict[str, set] = {}
+    for t in r.tasks:
+        per.setdefault(t.name, set()).add(t.lr if r.phase == "tune" else t.seed)
+    seeds = sorted({t.seed for t in r.tasks})
+    counts = {len(v) for v in per.values()}
+    unit = "lr" if r.phase == "tune" else "seed"
+    each = f"x {counts.pop()} {unit}" if len(counts) == 1 else f"{sum(len(v) for v in per.values())} {unit}s in all"
+    each = each + ("s" if not each.endswith("all") and not each.endswith(f" 1 {unit}") else "")
+    if r.phase == "tune":
+        return f"{len(per)} schedules {each} x {len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+    return f"{len(per)} schedules {each}, seeds {seeds[0]}..{seeds[-1]}"

@@ -1,25 +1,13 @@
-"""The protocol of a comparison: which runs to train, and how the lr of each schedule is chosen.
+"""The design of a comparison: its schedules (candidates), the lr grid, the seeds, and each run's identity.
 
-1. **Tuning** (phase ``"tune"``): every schedule at every lr of the grid, on
-   the tuning seeds, for the full number of epochs (so every schedule has the
-   shape it will have in the final runs).
-2. **Choice**: for each schedule, the lr whose tuning runs have the best mean
-   **validation** metric at their last report (higher is better unless
-   ``mode="min"``). Only lrs whose tuning runs all finished count (pruned,
-   failed and diverged ones do not); equal means go to the smaller lr. The
-   test split is never read for a choice.
-3. **Final** (phase ``"final"``): each schedule at its chosen lr on the final
-   seeds ``seed_offset .. seed_offset + seeds - 1``, scored on the held-out
-   **test** metric that ``train`` returns. The tuning seeds are the next ones
-   (``seed_offset + seeds ..``), so no final run took part in a choice.
+Which runs are trained, and in what order, is the policy's business
+(:mod:`lrkit.lab.policy`); how an lr is chosen is :mod:`lrkit.lab.lrsearch`'s.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +16,10 @@ from ..errors import SpecError
 from ..plateau import Plateau
 from ..schedules import Schedule
 from ..spec import parse
-from .run import Record, Task
+from .run import Task
 from .store import run_key
 
-__all__ = ["PLATEAU_FIELDS", "Candidate", "Choice", "Protocol", "candidate", "lr_grid"]
+__all__ = ["PLATEAU_FIELDS", "PROTOCOLS", "Candidate", "Choice", "Design", "candidate", "lr_grid", "train_id"]
 
 PLATEAU_FIELDS = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_scale", "eps")
 GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -121,12 +109,19 @@ class Choice:
 
     lr: float | None
     tuning: list[dict]
-    status: str  # "chosen", or why there is no lr: "pruned", "failed", "diverged"
+    status: str  # "chosen", or why there is no lr: "pruned", "failed", "diverged", "missing"
+
+
+PROTOCOLS = ("adaptive", "full")
 
 
 @dataclass
-class Protocol:
-    """The runs of a comparison and the rule that chooses each schedule's lr (module doc)."""
+class Design:
+    """The fixed settings of a comparison: what may be trained, and how each run is identified.
+
+    ``lrs`` is the grid (the ladder of :mod:`lrkit.lab.lrsearch`), ``seeds`` the final seeds (at most
+    that many per schedule under the adaptive protocol), ``tune_seeds`` the seeds of every tuning run.
+    """
 
     candidates: list[Candidate]
     lrs: list[float]
@@ -137,64 +132,16 @@ class Protocol:
     config: dict = field(default_factory=dict)
     steps_per_epoch: int | None = None
     code: dict = field(default_factory=dict)
+    protocol: str = "adaptive"
 
     def task(self, c: Candidate, lr: float, seed: int, phase: str) -> Task:
+        """The run of schedule ``c`` at ``lr`` on ``seed`` in ``phase`` (``"tune"`` or ``"final"``); its key
+        hashes everything that decides its result, so the same run in another job is found again."""
         identity = {**self.code, "schedule": c.schedule, "plateau": c.plateau, "lr": lr, "seed": seed,
                     "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch, "config": self.config}
-        group = f"{phase}|{c.schedule}|{c.plateau}|{lr!r}"
+        pool = f"{phase}|{c.schedule}|{c.plateau}"
         return Task(run_key(identity), c.name, c.schedule, c.plateau, lr, seed, self.epochs, dict(self.config),
-                    self.steps_per_epoch, group, phase)
+                    self.steps_per_epoch, f"{pool}|{lr!r}", phase, pool)
 
-    def tuning_tasks(self) -> list[Task]:
-        """Every (schedule, lr, tuning seed), seed by seed."""
-        return self._unique(self.task(c, lr, s, "tune") for s in self.tune_seeds
-                            for c in self.candidates for lr in self.lrs)
-
-    def final_tasks(self, choices: dict[str, Choice]) -> list[Task]:
-        """Every (schedule, chosen lr, final seed), seed by seed."""
-        chosen = [(c, lr) for c in self.candidates if (lr := choices[c.name].lr) is not None]
-        return self._unique(self.task(c, lr, s, "final") for s in self.seeds for c, lr in chosen)
-
-    @staticmethod
-    def _unique(tasks) -> list[Task]:
-        seen: dict[str, Task] = {}
-        for t in tasks:
-            seen.setdefault(t.key, t)  # the same schedule under two names is one run
-        return list(seen.values())
-
-    def choose(self, records: dict[str, Record]) -> dict[str, Choice]:
-        """The lr of each schedule, from the validation metric of its tuning runs (module doc)."""
-        sign = 1.0 if self.mode == "max" else -1.0
-        out = {}
-        for c in self.candidates:
-            tuning: list[dict] = []
-            best: tuple[float, float] | None = None
-            for lr in self.lrs:
-                recs = [records.get(self.task(c, lr, s, "tune").key) for s in self.tune_seeds]
-                status, val, per_seed = _tuning_point(recs)
-                tuning.append({"lr": lr, "val": val, "status": status, "seeds": per_seed})
-                if val is not None and (best is None or sign * (val - best[1]) > 1e-12 * max(1.0, abs(val))):
-                    best = (lr, val)  # a later (larger) lr must be better beyond float rounding
-            if best is not None:
-                out[c.name] = Choice(best[0], tuning, "chosen")
-            else:
-                statuses = {t["status"] for t in tuning}
-                why = next(s for s in ("pruned", "failed", "diverged", "missing") if s in statuses)
-                out[c.name] = Choice(None, tuning, why)
-        return out
-
-
-def _tuning_point(recs: Sequence[Record | None]) -> tuple[str, float | None, list]:
-    """Status, mean last validation metric and per-seed values of one (schedule, lr)."""
-    per_seed = [r.vals[-1] if r is not None and r.vals else None for r in recs]
-    per_seed = [None if v is None or not math.isfinite(v) else v for v in per_seed]
-    statuses = [None if r is None else r.status for r in recs]
-    for s in ("failed", "pruned"):
-        if s in statuses:
-            return s, None, per_seed
-    if None in statuses:
-        return "missing", None, per_seed
-    values = [v for v in per_seed if v is not None]
-    if len(values) < len(per_seed):
-        return "diverged", None, per_seed
-    return "done", math.fsum(values) / len(values), per_seed
+    def candidate(self, name: str) -> Candidate:
+        return next(c for c in self.candidates if c.name == name)

@@ -1,17 +1,19 @@
-"""``prune="clearly-worse"``: stop every seed of a hopeless (schedule, lr) together.
+"""``prune="clearly-worse"``: stop every seed of a hopeless lr of a schedule together, during the lr search.
 
 A per-run pruner (ASHA, a median rule) stops some seeds of a schedule and not
-others, which breaks the pairing the verdict relies on. This rule decides per
+others, which breaks the pairing the choice relies on. This rule decides per
 **(schedule, lr)**, on its **mean** over the seeds that have reported, against
-the other (schedule, lr) of the same phase **on the same seeds**, and stops all
-of its seeds at once.
+the **other lrs of the same schedule** (its *pool*) **on the same seeds**, and
+stops all of its seeds at once. It only chooses between the lrs of a schedule:
+the schedule's best lr is never pruned, so no schedule leaves the comparison
+by pruning, and final runs (the test metric) are never pruned.
 
 The rule (fixed before any run; ``val`` oriented so that higher is better,
 i.e. negated under ``mode="min"``):
 
 - ``m_c(n)``: the mean ``val`` of (schedule, lr) ``c`` at its ``n``-th report,
   over the seeds ``S`` of ``c`` that have made it; ``B(n)``: the best ``m_d(n)``
-  over the (schedule, lr) ``d`` not pruned that have reports ``1`` and ``n``
+  over the lrs ``d`` of the same schedule not pruned that have reports ``1`` and ``n``
   on every seed of ``S`` (``c`` included);
 - a **grace period**: no decision before the first report after half the run
   (``n > epochs / 2``), none at the last report (``n = epochs``: nothing is left to save);
@@ -25,31 +27,35 @@ i.e. negated under ``mode="min"``):
 Decisions are made online, as reports arrive: with engines that run
 (schedule, lr) one after another, a (schedule, lr) is only compared with those
 that have reported by then, so which ones are stopped can depend on the order
-the runs happen to run in. A pruned (schedule, lr) is never chosen and never a winner.
+the runs happen to run in. A pruned (schedule, lr) is never chosen.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from typing import Any
 
 __all__ = ["RULES", "Pruner"]
 
-RULES = ("clearly-worse",)
+RULES = ("clearly-worse", "none")
 
 
 class Pruner:
     """The clearly-worse rule over the reports of one job (see the module doc).
 
-    ``observe(group, seed, index, val)`` records the ``index``-th report
-    (0-based) of one seed of ``group`` (a (schedule, lr) of one phase) and
-    returns True when ``group`` is (now) pruned.
+    ``observe(task, index, val)`` records the ``index``-th report (0-based)
+    of a tuning run and returns True when its group (its (schedule, lr)) is
+    (now) pruned; the reports of final runs are never pruned.
 
+    >>> from lrkit.lab.run import Task
+    >>> runs = {lr: Task(lr, "s", "constant()", None, float(lr), 0, 4, {}, None, "tune|s|" + lr, "tune", "tune|s")
+    ...         for lr in ("0.1", "1.0")}
     >>> p = Pruner(mode="max", epochs=4)
     >>> for n, (good, bad) in enumerate([(0.5, 0.2), (0.7, 0.25), (0.8, 0.3)]):
-    ...     _ = p.observe("good", 0, n, good), p.observe("bad", 0, n, bad)
+    ...     _ = p.observe(runs["0.1"], n, good), p.observe(runs["1.0"], n, bad)
     >>> sorted(p.pruned)
-    ['bad']
+    ['tune|s|1.0']
     """
 
     def __init__(self, *, mode: str = "max", epochs: int, enabled: bool = True) -> None:
@@ -58,12 +64,17 @@ class Pruner:
         self.enabled = enabled
         self.pruned: set[str] = set()
         self.obs: dict[str, dict[int, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+        self.pools: dict[str, set[str]] = defaultdict(set)
 
-    def observe(self, group: str, seed: int, index: int, val: float | None) -> bool:
-        """Record a report; return whether ``group`` is pruned."""
+    def observe(self, task: Any, index: int, val: float | None) -> bool:
+        """Record a report of ``task`` (a :class:`~lrkit.lab.run.Task`); return whether its group is pruned."""
+        if task.phase != "tune":
+            return False
+        group = task.group
+        self.pools[task.pool].add(group)
         v = self.sign * float(val) if val is not None else math.nan
-        self.obs[group][int(index)][int(seed)] = v if math.isfinite(v) else math.nan
-        if self.enabled and group not in self.pruned and self._clearly_worse(group, int(index)):
+        self.obs[group][int(index)][int(task.seed)] = v if math.isfinite(v) else math.nan
+        if self.enabled and group not in self.pruned and self._clearly_worse(group, task.pool, int(index)):
             self.pruned.add(group)
         return group in self.pruned
 
@@ -73,7 +84,7 @@ class Pruner:
             return None
         return math.fsum(at[s] for s in seeds) / len(seeds)
 
-    def _clearly_worse(self, c: str, index: int) -> bool:
+    def _clearly_worse(self, c: str, pool: str, index: int) -> bool:
         n = index + 1
         if n >= self.epochs:
             return False
@@ -84,7 +95,7 @@ class Pruner:
         if 2 * n <= self.epochs:
             return False
         now, first = [], []
-        for d in self.obs:
+        for d in self.pools[pool]:
             if d in self.pruned and d != c:
                 continue
             a, b = self._mean(d, index, seeds), self._mean(d, 0, seeds)

@@ -55,6 +55,7 @@ class Task:
     steps_per_epoch: int | None = None
     group: str = ""
     phase: str = "final"
+    pool: str = ""  # the (phase, schedule, plateau) of the group: pruning compares the lrs of one pool
 
 
 @dataclass

@@ -1,21 +1,55 @@
-"""The statistics of the verdict: pure functions on numbers, no I/O, no framework.
+"""The statistics of the verdict: which schedules are significantly worse than the best (pure, scipy).
 
-- :func:`paired`: the paired comparison of two schedules over the same seeds:
-  per-seed differences ``d_i = a_i - b_i``, their mean, sample standard
-  deviation (``ddof=1``), the two-sided paired t-test and the 95% confidence
-  interval ``mean ± t_{0.975, n-1} * sd / sqrt(n)``.
-- :func:`holm`: Holm's step-down adjustment of p-values for ``m`` comparisons.
-- :func:`t_sf`, :func:`t_quantile`: Student's t distribution, computed here from
-  the regularised incomplete beta function (a continued fraction), so the
-  tests can hold them against ``scipy.stats`` as an independent reference.
+The question is the set of **best** schedules, ``B = {i : mu_i = max_j mu_j}``
+(``mu_i``: schedule ``i``'s expected test metric, oriented so that higher is
+better). Schedule ``i`` is put **out** of the top group when the data reject
+``H_i: i is a best schedule`` (``mu_i >= mu_j`` for every ``j``). The
+procedure keeps the familywise error at ``alpha``: whatever the true means,
+the chance that *any* best schedule is put out (and so that a winner is named
+that is not better than every other) is at most ``alpha``, the choice of the
+best from the same data included, and, with :class:`Looks`, every interim
+look of a racing protocol included.
 
-Degenerate cases are decided, not left to a NaN:
+1. **Pairs.** For each ordered pair ``(j, i)``, the one-sided paired t-test of
+   ``mu_j <= mu_i`` on the per-seed differences ``d_s = y_js - y_is`` of the
+   seeds both have: ``t = mean(d) / (sd(d) / sqrt(n))``, ``p_ji = P(T_{n-1} >= t)``
+   (each pair its own variance: no assumption that schedules are equally noisy).
+   Zero spread is decided, not left to a NaN: all ``d`` zero gives ``p = 1``; all
+   equal and positive, the exact sign test ``p = 0.5**n``.
+2. **Looks.** A racing protocol looks at the data after ``n_1 < n_2 < ...``
+   seeds, fixed in advance, with weights ``w_l`` summing to 1. The pair's
+   **sequential p-value** is ``q_ji = min_l p_ji(l) / w_l`` (``p_ji(l)`` on the
+   first ``n_l`` seeds, when both schedules have them). By the union bound,
+   ``P(q_ji <= u) <= u`` under ``mu_j <= mu_i``, however the protocol chose which
+   schedules got more seeds (weighted Bonferroni over looks). One look: ``q = p``.
+3. **Closed testing.** ``H_i`` is the intersection of ``mu_j <= mu_i`` over the
+   ``K - 1`` other schedules; an intersection ``H_S`` (every schedule of ``S`` a
+   best) is tested by Bonferroni over its ``|S| (K - 1)`` pairs. The closure of
+   these tests is a step-down (Holm) procedure on ``P_i = (K - 1) min_j q_ji``:
+   sort ``P`` ascending, put out the ``r``-th while ``P_(r) <= alpha / (K - r + 1)``,
+   stop at the first that is not. Adjusted p-values:
+   ``p_adj_(r) = max_{k <= r} min(1, (K - k + 1) P_(k))``; out exactly when ``p_adj < alpha``.
+   Valid under any dependence between schedules (Bonferroni), with paired
+   normal differences per pair.
+4. **Intervals that agree.** With ``a`` schedules kept and ``g = alpha / (a (K - 1))``,
+   each row gets an interval for ``delta_i = mu_i - max_{j != i} mu_j`` (how far
+   ``i`` is below the best of the others), Hsu's MCB form with Bonferroni
+   critical values: at each look ``l``, ``c = t_{n-1}^{-1}(1 - w_l g)`` gives the
+   pair's interval ``dbar_ij -+ c se_ij`` for ``mu_i - mu_j``; intersected over the
+   looks, then ``[min_j lo_ij, min_j hi_ij]``. Its upper end is below 0 exactly
+   when ``i`` is out (if the looks disagree so much that the lower end would pass
+   the upper, it is set to the upper). When no
+   schedule is out (``a = K``) these are simultaneous 95% intervals; otherwise
+   they are the step-down's compatible intervals (their joint coverage is
+   checked by simulation in the tests, not proven).
 
-- one seed: no test is possible (``p`` and the interval are ``None``);
-- every difference zero (two identical schedules): a tie, ``p = 1``, interval ``[0, 0]``;
-- every difference the same non-zero number: the t statistic is infinite,
-  which would claim certainty from a handful of seeds; the exact two-sided
-  sign test is used instead: ``p = min(1, 2 * 0.5**n)`` (``test = "sign"``).
+Examples (orientation: higher is better; ``values[i]`` per seed, same seed order):
+
+>>> g = top_group([[0.90, 0.91, 0.92, 0.90, 0.91], [0.80, 0.81, 0.82, 0.80, 0.82]])
+>>> [r.out for r in g.rows], round(g.rows[1].p_adjusted, 6)
+([False, True], 1e-06)
+>>> g.rows[1].interval[1] < 0 < g.rows[0].interval[1]
+True
 """
 
 from __future__ import annotations
@@ -24,155 +58,187 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Paired", "betainc", "holm", "paired", "t_quantile", "t_sf"]
+import numpy as np
 
-_EPS = 1e-16
-_TINY = 1e-300
+__all__ = ["ALPHA", "Looks", "Row", "TopGroup", "looks", "pairs_at", "top_group"]
 
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > _TINY else _TINY)
-    h = d
-    for m in range(1, 1000):
-        m2 = 2 * m
-        for num in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
-            d = 1.0 + num * d
-            d = 1.0 / (d if abs(d) > _TINY else _TINY)
-            c = 1.0 + num / c
-            c = c if abs(c) > _TINY else _TINY
-            h *= d * c
-        if abs(d * c - 1.0) < _EPS:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """The regularised incomplete beta function ``I_x(a, b)`` for ``a, b > 0``, ``0 <= x <= 1``.
-
-    >>> round(betainc(2.0, 3.0, 0.4), 12)   # = 1 - (1-x)^3 (1 + 3x) ... for a=2, b=3: 0.5248
-    0.5248
-    """
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def t_sf(t: float, df: float) -> float:
-    """``P(T > t)`` for Student's t with ``df`` degrees of freedom.
-
-    ``P(|T| > |t|) = I_{df/(df+t^2)}(df/2, 1/2)``, halved for one tail.
-
-    >>> round(t_sf(2.0, 4), 10)
-    0.0580582618
-    """
-    if math.isinf(t):
-        return 0.0 if t > 0 else 1.0
-    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
-    return tail if t >= 0 else 1.0 - tail
-
-
-def t_quantile(q: float, df: float) -> float:
-    """The ``q`` quantile of Student's t (``0 < q < 1``), by bisection on :func:`t_sf`.
-
-    >>> round(t_quantile(0.975, 2), 6)
-    4.302653
-    """
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"t_quantile(): q must be in (0, 1); got q={q!r}")
-    if q < 0.5:
-        return -t_quantile(1.0 - q, df)
-    tail = 1.0 - q
-    lo, hi = 0.0, 1.0
-    while t_sf(hi, df) > tail:
-        lo, hi = hi, 2.0 * hi
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if mid in (lo, hi):
-            break
-        if t_sf(mid, df) > tail:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
-class Paired:
-    """The paired comparison of ``a`` with ``b`` (``d = a - b``, one pair per seed).
+class Looks:
+    """The looks of a protocol: seeds per schedule at each look (increasing) and their alpha weights (sum 1)."""
 
-    ``p`` is two-sided; ``ci95`` is the 95% interval of the mean difference;
-    ``test`` says which test gave ``p``: ``"t"``, ``"sign"`` (constant non-zero
-    differences), ``"tie"`` (all zero) or ``None`` (one pair: no test).
+    sizes: tuple[int, ...] = ()
+    weights: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) != len(self.weights) or not self.sizes:
+            raise ValueError(f"Looks(): sizes and weights must be non-empty and of one length; got {self}")
+        if any(b <= a for a, b in zip(self.sizes, self.sizes[1:])) or self.sizes[0] < 1:
+            raise ValueError(f"Looks(): sizes must increase from >= 1; got {self.sizes}")
+        if any(w <= 0 for w in self.weights) or abs(math.fsum(self.weights) - 1.0) > 1e-9:
+            raise ValueError(f"Looks(): weights must be > 0 and sum to 1; got {self.weights}")
+
+
+def looks(n_max: int, first: int | None = None, step: int = 1, final_weight: float = 1.0) -> Looks:
+    """Looks after ``first, first + step, ..., n_max`` seeds; the last gets ``final_weight``, the others share the rest.
+
+    ``looks(n)`` is the single look of the full protocol.
+
+    >>> looks(10, 3, 2, 0.7)
+    Looks(sizes=(3, 5, 7, 9, 10), weights=(0.075, 0.075, 0.075, 0.075, 0.7))
     """
+    first = n_max if first is None else min(first, n_max)
+    sizes = [*range(first, n_max, step), n_max]
+    if len(sizes) == 1:
+        return Looks((n_max,), (1.0,))
+    early = round((1.0 - final_weight) / (len(sizes) - 1), 15)
+    return Looks(tuple(sizes), tuple([early] * (len(sizes) - 1) + [1.0 - early * (len(sizes) - 1)]))
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """The paired statistics of every ordered pair at one look: ``mean[j, i]`` of ``y_j - y_i``, its ``se``, ``p``."""
 
     n: int
-    diffs: tuple[float, ...]
-    mean: float
-    sd: float | None
-    t: float | None
-    p: float | None
-    ci95: tuple[float, float] | None
-    test: str | None
+    members: np.ndarray  # indices of the schedules with >= n values
+    mean: np.ndarray
+    se: np.ndarray
+    p: np.ndarray
 
 
-def paired(a: Sequence[float], b: Sequence[float], *, level: float = 0.95) -> Paired:
-    """Paired t-test of ``a`` against ``b`` (same length, same seed order).
+def pairs_at(values: Sequence[Sequence[float]], n: int) -> Pairs:
+    """One-sided paired t-tests "``j`` better than ``i``" on the first ``n`` seeds, every pair of the schedules
+    that have them (module doc, step 1); ``p[j, i] = 1`` on the diagonal.
 
-    ``t = mean(d) / (sd(d) / sqrt(n))`` with ``n - 1`` degrees of freedom; the
-    same numbers as ``scipy.stats.ttest_rel(a, b)``.
-
-    >>> r = paired([0.91, 0.93, 0.92, 0.95], [0.90, 0.90, 0.91, 0.92])
-    >>> round(r.mean, 4), round(r.t, 4), round(r.p, 4), r.test
-    (0.02, 3.4641, 0.0405, 't')
-    >>> paired([0.9, 0.8], [0.9, 0.8]).p, paired([0.9, 0.8], [0.9, 0.8]).ci95
-    (1.0, (0.0, 0.0))
+    >>> r = pairs_at([[1.0, 2.0, 3.0], [0.5, 1.4, 2.6]], 3)
+    >>> round(float(r.mean[0, 1]), 6), round(float(r.p[0, 1]), 4), float(r.p[1, 0]) > 0.5
+    (0.5, 0.0065, True)
     """
-    if len(a) != len(b):
-        raise ValueError(f"paired(): a and b must have the same length; got {len(a)} and {len(b)}")
-    if not a:
-        raise ValueError("paired(): a and b must hold at least one pair; got none")
-    d = tuple(float(x) - float(y) for x, y in zip(a, b))
-    if not all(math.isfinite(x) for x in d):
-        raise ValueError(f"paired(): every value must be finite; got differences {d}")
-    n = len(d)
-    mean = math.fsum(d) / n
-    if n == 1:
-        return Paired(1, d, mean, None, None, None, None, None)
-    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in d) / (n - 1))
-    if all(x == d[0] for x in d):  # zero spread: the t statistic is 0/0 or infinite
-        if d[0] == 0.0:
-            return Paired(n, d, 0.0, 0.0, 0.0, 1.0, (0.0, 0.0), "tie")
-        return Paired(n, d, d[0], 0.0, math.copysign(math.inf, d[0]), min(1.0, 2.0 * 0.5 ** n), (d[0], d[0]), "sign")
-    se = sd / math.sqrt(n)
-    t = mean / se
-    p = min(1.0, 2.0 * t_sf(abs(t), n - 1))
-    half = t_quantile(0.5 + level / 2.0, n - 1) * se
-    return Paired(n, d, mean, sd, t, p, (mean - half, mean + half), "t")
+    from scipy import stats
+
+    members = np.array([i for i, v in enumerate(values) if len(v) >= n], dtype=int)
+    y = np.array([list(values[i][:n]) for i in members], dtype=np.float64).reshape(len(members), n)
+    d = y[:, None, :] - y[None, :, :]
+    mean = d.mean(axis=2)
+    if n < 2:
+        k = len(members)
+        return Pairs(n, members, mean, np.full((k, k), np.inf), np.ones((k, k)))
+    sd = d.std(axis=2, ddof=1)
+    flat = sd <= 1e-12 * np.maximum(1.0, np.abs(y).max(initial=0.0))  # zero spread up to float rounding
+    se = np.where(flat, 0.0, sd / math.sqrt(n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(flat, 0.0, mean / np.where(flat, 1.0, se))
+    p = stats.t.sf(t, n - 1)
+    p = np.where(flat, np.where(mean > 0, 0.5**n, 1.0), p)
+    np.fill_diagonal(p, 1.0)
+    return Pairs(n, members, mean, se, p)
 
 
-def holm(pvalues: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjusted p-values, in the input order (``None`` stays ``None``).
+@dataclass(frozen=True)
+class Row:
+    """The decision on one schedule: ``out`` of the top group or not, the step-down's adjusted p-value, the
+    other schedule giving the strongest evidence against it (``partner``), and ``interval`` = (lo, hi) for
+    ``mu_i - max_{j != i} mu_j`` (None when no pair could be tested)."""
 
-    With the ``m`` p-values sorted ``p_(1) <= ... <= p_(m)``:
-    ``adj_(i) = max_{j <= i} min(1, (m - j + 1) * p_(j))``. Rejecting where
-    ``adj < alpha`` keeps the family-wise error rate at ``alpha``.
+    out: bool
+    p_adjusted: float
+    partner: int | None
+    interval: tuple[float, float] | None
 
-    >>> holm([0.01, 0.04, 0.03, None])
-    [0.03, 0.06, 0.06, None]
-    """
-    idx = [i for i, p in enumerate(pvalues) if p is not None]
-    m = len(idx)
-    out: list[float | None] = [None] * len(pvalues)
+
+@dataclass(frozen=True)
+class TopGroup:
+    """The decisions on every schedule; ``level`` is the per-pair level ``g`` of the intervals."""
+
+    rows: list[Row]
+    level: float
+
+    @property
+    def kept(self) -> list[int]:
+        return [i for i, r in enumerate(self.rows) if not r.out]
+
+
+def _sequential_p(values: Sequence[Sequence[float]], lk: Looks) -> tuple[np.ndarray, list[Pairs]]:
+    k = len(values)
+    q = np.ones((k, k))
+    at = []
+    for n, w in zip(lk.sizes, lk.weights):
+        pr = pairs_at(values, n)
+        at.append(pr)
+        if len(pr.members) > 1:
+            idx = np.ix_(pr.members, pr.members)
+            q[idx] = np.minimum(q[idx], np.minimum(1.0, pr.p / w))
+    np.fill_diagonal(q, 1.0)
+    return q, at
+
+
+def _step_down(worst: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Holm on ``worst`` (already times ``K - 1``): the adjusted p-values and who is out."""
+    k = len(worst)
+    order = np.argsort(worst, kind="stable")
+    adjusted = np.empty(k)
     running = 0.0
-    for rank, i in enumerate(sorted(idx, key=lambda i: pvalues[i])):  # type: ignore[arg-type,return-value]
-        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))  # type: ignore[arg-type]
-        out[i] = running
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (k - rank) * float(worst[i])))
+        adjusted[i] = running
+    return adjusted, adjusted < alpha
+
+
+def _intervals(k: int, at: list[Pairs], lk: Looks, level: float) -> list[tuple[float, float] | None]:
+    """Every row's interval (module doc, step 4): per pair, the intersection over the looks of its interval for
+    ``mu_i - mu_j``; then ``[min_j lo_ij, min_j hi_ij]`` (the lower end at most the upper)."""
+    from scipy import stats
+
+    lo, hi = np.full((k, k), -np.inf), np.full((k, k), np.inf)
+    for pr, w in zip(at, lk.weights):
+        if pr.n < 2 or len(pr.members) < 2:
+            continue
+        c = float(stats.t.isf(w * level, pr.n - 1))
+        d = -pr.mean.T  # d[i, j] = mean of y_i - y_j
+        se = pr.se.T
+        flat = se == 0.0
+        rejected = pr.p.T < w * level  # p.T[i, j] = p[j, i]: "j better than i"
+        low = np.where(flat, d, d - c * se)
+        high = np.where(flat, np.where(rejected, d, np.maximum(d, 0.0)), d + c * se)
+        idx = np.ix_(pr.members, pr.members)
+        lo[idx] = np.maximum(lo[idx], low)
+        hi[idx] = np.minimum(hi[idx], high)
+    out: list[tuple[float, float] | None] = []
+    for i in range(k):
+        others = [j for j in range(k) if j != i]
+        upper, lower = float(hi[i, others].min()), float(lo[i, others].min())
+        out.append(None if math.isinf(upper) or math.isinf(lower) else (min(lower, upper), upper))
     return out
+
+
+def top_group(values: Sequence[Sequence[float]], lk: Looks | None = None, alpha: float = ALPHA) -> TopGroup:
+    """Decide which schedules are significantly worse than the best (module doc).
+
+    Args:
+        values: per schedule, its test metric per seed (higher is better), every list a prefix of one
+            seed order; lists may have different lengths (a racing protocol gave some more seeds).
+        lk: the looks of the protocol; default one look at the longest list.
+        alpha: the familywise error rate.
+
+    >>> g = top_group([[0.5, 0.6, 0.55], [0.5, 0.6, 0.55]])
+    >>> [r.out for r in g.rows], [r.p_adjusted for r in g.rows]
+    ([False, False], [1.0, 1.0])
+    """
+    k = len(values)
+    if k == 0:
+        return TopGroup([], alpha)
+    lk = lk or looks(max(len(v) for v in values))
+    if k == 1:
+        return TopGroup([Row(False, 1.0, None, None)], alpha)
+    q, at = _sequential_p(values, lk)
+    partner = np.argmin(q, axis=0)
+    worst = (k - 1) * q.min(axis=0)
+    adjusted, out = _step_down(worst, alpha)
+    kept = int(k - out.sum())
+    level = alpha / (kept * (k - 1))
+    spans = _intervals(k, at, lk, level)
+    rows = [Row(bool(out[i]), float(adjusted[i]), int(partner[i]) if q[partner[i], i] < 1.0 else None, spans[i])
+            for i in range(k)]
+    return TopGroup(rows, level)

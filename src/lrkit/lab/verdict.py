@@ -1,28 +1,28 @@
 """From the finished runs to one row per schedule and the verdict (numbers only; the words are in ``words``).
 
-For each schedule: its chosen lr and tuning curve, the test metric of every
-final seed, their mean, and against the **best** schedule (the highest mean
-test metric; the lowest under ``mode="min"``) the paired per-seed
-differences, their 95% confidence interval and the two-sided paired t-test,
-with p-values Holm-adjusted over the comparisons made (:mod:`lrkit.lab.stats`).
+For each schedule: its chosen lr and tuning curve, the test metric of each of
+its final seeds, their mean, and the decision of :func:`lrkit.lab.stats.top_group`
+(with the protocol's looks): in or out of the **top group**, the step-down's
+adjusted p-value, and the paired difference to the **best** schedule (the
+highest mean test metric among the top group; the lowest under ``mode="min"``)
+with an interval that agrees with the decision. Differences and intervals are
+in the metric's own units, ``this - best``: below 0 means worse under
+``mode="max"``, above 0 under ``mode="min"``; a row is out of the top group
+exactly when its interval lies entirely on the worse side of 0.
 
-The verdict (``alpha = 0.05``):
+The verdict (``alpha = 0.05``, the familywise error rate):
 
-- a **winner** only when the best is significantly better (adjusted
-  ``p < alpha``) than every other schedule; a schedule that was pruned or whose
-  final runs diverged counts as beaten, one that failed (an exception) blocks a
-  winner: nothing is known about it;
-- otherwise **no significant winner**, and the **top group**: the best and
-  every compared schedule not significantly worse than it;
-- pruned, failed and diverged schedules are never in the top group.
+- a **winner** only when every other compared schedule is out of the top group;
+  a schedule that was pruned or whose final runs diverged counts as beaten,
+  one that failed (an exception) blocks a winner: nothing is known about it;
+- otherwise **no significant winner**, and the **top group**;
+- pruned, failed and diverged schedules are never in the top group (they are
+  reported as such, outside the statistics).
 
 **Under-trained** (a flag, fixed before any run): the mean validation curve of
-a schedule's final runs (oriented so higher is better) gained more than 5% of
-its whole range (best minus worst epoch) over the last quarter of the run
-(``k = max(1, round(epochs / 4))`` reports): it was still improving when it stopped.
-
-**lr at the edge**: the chosen lr is the smallest or the largest of the grid
-(the best lr may lie outside it).
+a schedule's final runs (oriented so that higher is better) gained more than 5% of
+its whole range over the last quarter of the run (``k = max(1, round(epochs / 4))``
+reports). **lr at the edge**: the chosen lr is the smallest or largest tried.
 """
 
 from __future__ import annotations
@@ -31,14 +31,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protocol import Choice, Protocol
-from .run import Record
-from .stats import holm, paired
+from .policy import Plan
+from .protocol import Design
+from .run import Record, Task
+from .stats import ALPHA, Looks, pairs_at, top_group
 
 __all__ = ["ALPHA", "Entry", "Verdict", "decide", "ranked", "summarise", "under_trained"]
 
-ALPHA = 0.05
-TIE = 1e-12  # relative: means this close are equal (float rounding must not break a tie)
 UNDER_TRAINED_GAIN = 0.05
 
 
@@ -51,14 +50,13 @@ class Entry:
     tuning: list[dict]
     seeds: list[int]
     test: list[float | None]
-    status: str = "compared"        # compared, pruned, failed, diverged
+    status: str = "compared"        # compared, pruned, failed, diverged, missing
     mean: float | None = None
     sd: float | None = None
     diff_mean: float | None = None
     diff_ci95: list[float] | None = None
-    p: float | None = None
     p_adjusted: float | None = None
-    test_kind: str | None = None    # "t", "sign", "tie" or None (no test)
+    partner: str | None = None      # the schedule giving the strongest evidence against this one
     in_top_group: bool = False
     under_trained: bool = False
     lr_at_edge: bool = False
@@ -87,10 +85,10 @@ class Entry:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr, "tuning": self.tuning, "seeds": self.seeds, "test": self.test,
                 "mean": self.mean, "sd": self.sd, "diff_mean": self.diff_mean, "diff_ci95": self.diff_ci95,
-                "p": self.p, "p_adjusted": self.p_adjusted, "test_kind": self.test_kind,
-                "in_top_group": self.in_top_group, "pruned": self.pruned, "failed": self.failed,
-                "under_trained": self.under_trained, "status": self.status, "lr_at_edge": self.lr_at_edge,
-                "val_curve": self.curve, "errors": self.errors, "fingerprints": self.fingerprints}
+                "p_adjusted": self.p_adjusted, "partner": self.partner, "in_top_group": self.in_top_group,
+                "pruned": self.pruned, "failed": self.failed, "under_trained": self.under_trained,
+                "status": self.status, "lr_at_edge": self.lr_at_edge, "val_curve": self.curve,
+                "errors": self.errors, "fingerprints": self.fingerprints}
 
 
 @dataclass
@@ -105,10 +103,15 @@ class Verdict:
     n_seeds: int
     alpha: float = ALPHA
     blocked_by: list[str] = field(default_factory=list)  # failed schedules that block a winner
+    procedure: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"winner": self.winner, "top_group": self.top_group, "metric": self.metric, "alpha": self.alpha,
-                "best": self.best, "mode": self.mode, "seeds": self.n_seeds}
+                "best": self.best, "mode": self.mode, "seeds": self.n_seeds, "procedure": self.procedure}
+
+
+PROCEDURE = ("closed step-down over one-sided paired t-tests of every pair (Holm over the schedules, "
+             "Bonferroni over each schedule's K-1 rivals)")
 
 
 def under_trained(curve: list[float], mode: str = "max") -> bool:
@@ -125,31 +128,38 @@ def under_trained(curve: list[float], mode: str = "max") -> bool:
     return span > 0 and c[-1] - c[-1 - k] > UNDER_TRAINED_GAIN * span
 
 
-def decide(entries: list[Entry], *, mode: str, metric: str, alpha: float = ALPHA) -> Verdict:
-    """Fill the statistics of every compared entry and return the verdict (module doc)."""
+def decide(entries: list[Entry], *, mode: str, metric: str, looks: Looks | None = None,
+           alpha: float = ALPHA) -> Verdict:
+    """Fill the decision of every compared entry and return the verdict (module doc).
+
+    >>> a = Entry("a", 0.1, [], [0, 1, 2, 3], [0.90, 0.91, 0.92, 0.90], mean=0.9075)
+    >>> b = Entry("b", 0.1, [], [0, 1, 2, 3], [0.70, 0.71, 0.70, 0.72], mean=0.7075)
+    >>> v = decide([a, b], mode="max", metric="test accuracy")
+    >>> v.winner, v.top_group, b.in_top_group, b.diff_ci95[1] < 0
+    ('a', ['a'], False, True)
+    """
     sign = 1.0 if mode == "max" else -1.0
     compared = [e for e in entries if e.status == "compared"]
-    n_seeds = max((len(e.seeds) for e in compared), default=0)
-    if not compared:
-        return Verdict(None, [], None, metric, mode, 0, alpha)
-    high = max(sign * e.score for e in compared)
-    best = next(e for e in compared if sign * e.score >= high - TIE * max(1.0, abs(high)))  # first of equal means
-    others = [e for e in compared if e is not best]
-    for e in others:
-        r = paired(e.values, best.values)
-        e.diff_mean, e.p, e.test_kind = r.mean, r.p, r.test
-        e.diff_ci95 = None if r.ci95 is None else [r.ci95[0], r.ci95[1]]
-    for e, adj in zip(others, holm([e.p for e in others])):
-        e.p_adjusted = adj
-    best.in_top_group = True
-    for e in others:
-        e.in_top_group = e.p_adjusted is None or e.p_adjusted >= alpha or sign * (e.diff_mean or 0.0) >= 0
+    n_seeds = max((len(e.values) for e in compared), default=0)
     blocked = [e.name for e in entries if e.status == "failed"]
-    winner = None  # a lone compared schedule (the rest pruned or diverged) was never tested: no winner
-    if others and not blocked and not any(e.in_top_group for e in others):
-        winner = best.name
-    top = [best.name] + [e.name for e in others if e.in_top_group]
-    return Verdict(winner, top, best.name, metric, mode, n_seeds, alpha, blocked)
+    if not compared:
+        return Verdict(None, [], None, metric, mode, 0, alpha, blocked, PROCEDURE)
+    group = top_group([[sign * v for v in e.values] for e in compared], looks, alpha)
+    kept = [compared[i] for i in group.kept]
+    best = max(kept, key=lambda e: sign * e.score)  # the first of equal means (max keeps the first)
+    for e, row in zip(compared, group.rows):
+        e.in_top_group = not row.out
+        e.p_adjusted = row.p_adjusted
+        e.partner = None if row.partner is None else compared[row.partner].name
+        if e is not best:
+            n = min(len(e.values), len(best.values))
+            e.diff_mean = math.fsum(a - b for a, b in zip(e.values[:n], best.values[:n])) / n if n else None
+            if row.interval is not None:
+                lo, hi = row.interval  # oriented (higher is better): back to the metric's units
+                e.diff_ci95 = [lo, hi] if sign > 0 else [-hi, -lo]
+    winner = best.name if len(compared) > 1 and len(kept) == 1 and not blocked else None
+    top = [e.name for e in ranked(kept, mode)]
+    return Verdict(winner, top, best.name, metric, mode, n_seeds, alpha, blocked, PROCEDURE)
 
 
 def ranked(entries: list[Entry], mode: str) -> list[Entry]:
@@ -181,39 +191,47 @@ def _errors(recs: list[Record], phase: str) -> list[dict]:
             for r in recs if r.status == "failed"]
 
 
-def summarise(protocol: Protocol, records: dict[str, Record], choices: dict[str, Choice],
-              metric: str) -> tuple[list[Entry], Verdict]:
+def _final(e: Entry, tasks: list[Task], records: dict[str, Record], mode: str) -> None:
+    recs = [records[t.key] for t in tasks if t.key in records]
+    e.seeds = [t.seed for t in tasks]
+    e.errors += _errors(recs, "final")
+    e.test = [r.test if r.status == "done" and math.isfinite(r.test) else None for r in recs]
+    e.fingerprints = _fingerprints(recs)
+    statuses = {r.status for r in recs}
+    if "failed" in statuses or len(recs) < len(tasks):
+        e.status = "failed"
+    elif "pruned" in statuses:
+        e.status = "pruned"
+    elif not recs:
+        e.status = "missing"
+    elif any(v is None for v in e.test):
+        e.status = "diverged"
+    if e.status != "compared":
+        return
+    vs = e.values
+    mean = e.mean = math.fsum(vs) / len(vs)
+    e.sd = math.sqrt(math.fsum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) if len(vs) > 1 else None
+    e.curve = _curve(recs)
+    e.under_trained = under_trained([v for v in e.curve if v is not None], mode) if None not in e.curve else False
+
+
+def summarise(design: Design, plan: Plan, records: dict[str, Record], metric: str) -> tuple[list[Entry], Verdict]:
     """One :class:`Entry` per schedule (in the order given) and the :class:`Verdict`."""
     entries = []
-    for c in protocol.candidates:
-        ch = choices[c.name]
-        tune = [records[t.key] for lr in protocol.lrs for s in protocol.tune_seeds
-                if (t := protocol.task(c, lr, s, "tune")).key in records]
-        e = Entry(c.name, ch.lr, ch.tuning, list(protocol.seeds), [None] * len(protocol.seeds),
-                  errors=_errors(tune, "tune"))
+    for c in design.candidates:
+        ch = plan.choices[c.name]
+        tune = [r for r in records.values() if r.task.phase == "tune" and r.task.name == c.name]
+        e = Entry(c.name, ch.lr, ch.tuning, [], [], errors=_errors(tune, "tune"),
+                  lr_at_edge=plan.edges.get(c.name, False))
         if ch.lr is None:
             e.status = ch.status
-            entries.append(e)
-            continue
-        e.lr_at_edge = len(protocol.lrs) > 1 and ch.lr in (protocol.lrs[0], protocol.lrs[-1])
-        recs = [records.get(protocol.task(c, ch.lr, s, "final").key) for s in protocol.seeds]
-        done = [r for r in recs if r is not None]
-        e.errors += _errors(done, "final")
-        e.test = [None if r is None or r.status != "done" or not math.isfinite(r.test) else r.test for r in recs]
-        e.fingerprints = _fingerprints(done)
-        statuses = {None if r is None else r.status for r in recs}
-        if "failed" in statuses or None in statuses:
-            e.status = "failed"
-        elif "pruned" in statuses:
-            e.status = "pruned"
-        elif any(v is None for v in e.test):
-            e.status = "diverged"
-        if e.status == "compared":
-            vs = e.values
-            mean = e.mean = math.fsum(vs) / len(vs)
-            e.sd = math.sqrt(math.fsum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) if len(vs) > 1 else None
-            e.curve = _curve(done)
-            e.under_trained = under_trained([v for v in e.curve if v is not None], protocol.mode) \
-                if None not in e.curve else False
+        else:
+            _final(e, plan.finals.get(c.name, []), records, design.mode)
         entries.append(e)
-    return entries, decide(entries, mode=protocol.mode, metric=metric)
+    return entries, decide(entries, mode=design.mode, metric=metric, looks=plan.looks)
+
+
+def constant_differences(a: list[float], b: list[float]) -> bool:
+    """Every paired difference equal and non-zero (the exact sign test decides such a pair)."""
+    n = min(len(a), len(b))
+    return n > 1 and bool(pairs_at([a[:n], b[:n]], n).se[0, 1] == 0.0) and a[0] != b[0]

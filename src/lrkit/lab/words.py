@@ -49,7 +49,7 @@ def headline(v: Verdict, entries: list[Entry]) -> str:
         worst_p = max((e.p_adjusted for e in compared if e.name != v.winner and e.p_adjusted is not None),
                       default=None)
         return (f"winner {lead}: significantly better than each of the other {len(compared) - 1} "
-                f"(paired t-tests, Holm-adjusted p <= {_p(worst_p)})")
+                f"(adjusted p <= {_p(worst_p)}, familywise error {v.alpha})")
     group = v.top_group
     why = f"; {', '.join(v.blocked_by)} failed, so no winner can be named" if v.blocked_by else ""
     if len(group) == len(compared):
@@ -77,26 +77,27 @@ def paragraph(v: Verdict, entries: list[Entry]) -> str:
     over = f"{v.n_seeds} seed{'s' if v.n_seeds != 1 else ''}"
     if v.winner is not None:
         parts.append(f"**Winner: `{v.winner}`**, mean {v.metric} {show(best.mean, v.metric)} over {over}, "
-                     f"significantly better than every other schedule (paired t-test per schedule against it, "
-                     f"p-values Holm-adjusted for {len(compared) - 1} comparisons, alpha {v.alpha}).")
+                     f"significantly better than every other schedule (every pair compared by a paired test; "
+                     f"the chance of naming a winner that is not better is at most {v.alpha}).")
     else:
         parts.append(f"**No significant winner.** Best mean {v.metric}: `{v.best}` ({show(best.mean, v.metric)}, "
                      f"{over}).")
         if v.n_seeds < 2:
             parts.append("With one seed no paired test is possible: run `--seeds 2` or more before trusting a ranking.")
         elif len(compared) > 1 and len(v.top_group) == len(compared):
-            parts.append(f"None of the other {len(compared) - 1} schedules is significantly worse than it "
-                         f"(Holm-adjusted p >= {v.alpha} for each): all {len(compared)} form the **top group**.")
+            parts.append(f"None of the other {len(compared) - 1} schedules is significantly worse than the best "
+                         f"(adjusted p >= {v.alpha} for each): all {len(compared)} form the **top group**.")
         elif len(compared) > 1:
             rest = [n for n in v.top_group if n != v.best]
             if rest:
-                parts.append(f"Not significantly worse than it (Holm-adjusted p >= {v.alpha}), so in the "
+                parts.append(f"Not significantly worse than the best (adjusted p >= {v.alpha}), so in the "
                              f"**top group**: {_names(rest)}.")
         if v.blocked_by:
             parts.append(f"{_names(v.blocked_by)} failed, so nothing is known about it and no winner can be named.")
     worse = [e for e in compared if not e.in_top_group]
     if worse:
-        parts.append(f"Significantly worse than `{v.best}`: {_names([e.name for e in worse])}.")
+        parts.append(f"Significantly worse than the best: {_names([e.name for e in worse])} (the chance that any "
+                     f"schedule is called worse when it is not is at most {v.alpha}).")
     for status, what in (("pruned", "stopped early as clearly worse (never a winner)"),
                          ("diverged", "diverged at its chosen lr on some seed (not compared)"),
                          ("failed", "failed: see the errors below (not compared)")):
@@ -111,16 +112,14 @@ def paragraph(v: Verdict, entries: list[Entry]) -> str:
 
 
 def flags(e: Entry) -> list[str]:
-    """Short flags of one row: status, under-trained, lr at the edge of the grid, errors."""
+    """Short flags of one row: status, under-trained, lr at the edge of what was tried, errors."""
     out = []
     if e.status != "compared":
         out.append(e.status)
     if e.under_trained:
         out.append("under-trained")
     if e.lr_at_edge:
-        out.append("lr at grid edge")
+        out.append("lr at the edge")
     if e.errors and e.status != "failed":
         out.append(f"{len(e.errors)} tuning run{'s' if len(e.errors) > 1 else ''} failed")
-    if e.test_kind == "sign":
-        out.append("constant differences: sign test")
     return out

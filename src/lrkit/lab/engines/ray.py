@@ -29,9 +29,9 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import MissingDependencyError
-from .engines import Monitor, thread_env
-from .run import Record, Task, execute
+from ...errors import MissingDependencyError
+from ..run import Record, Task, execute
+from .base import Monitor, thread_env
 
 __all__ = ["RayEngine"]
 
