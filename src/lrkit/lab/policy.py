@@ -80,6 +80,7 @@ class Policy:
         n = len(d.seeds)
         self.looks = looks(n) if d.protocol == "full" else looks(n, FIRST_SEEDS, SEED_STEP, FINAL_WEIGHT)
         self.search = Search.within(d.lrs, d.protocol, top=MAX_LR)
+        self.race = Race(self.looks)
 
     # ------------------------------------------------------------ cost
     def full_cost(self) -> tuple[int, int]:
@@ -152,7 +153,7 @@ class Policy:
         chosen = [c for c in d.candidates if c.name in lrs]
         runs: dict[str, list[Task]] = {c.name: [] for c in chosen}
         plan.finals = runs
-        race = Race(self.looks)
+        race = self.race
         sign = 1.0 if d.mode == "max" else -1.0
         for k in range(1, len(d.seeds) + 2):
             racing = [c for c in chosen if _clean(records, runs[c.name])]  # a failed or diverged run ends it

@@ -6,28 +6,34 @@ the last look (``--seeds``). Schedule ``i`` **stops** when
 
 - it is **out** of the top group (:func:`lrkit.lab.stats.top_group`, with every
   look so far: the error control covers these interim looks), or
-- it is **decided in** (futility): with the current best ``b`` (the highest mean
-  among the schedules kept), the *predictive probability* that the last look
-  would put ``i`` out is below :data:`FUTILITY`. With the paired differences
-  ``e = y_b - y_i`` on their ``n`` common seeds (mean ``ebar``), a noise scale
-  ``s`` of such differences and ``N`` seeds at the last look, ``i`` would be out
-  there (against ``b``) when the mean of all ``N`` differences exceeds
+- it is **decided in** (futility): against every other schedule ``j`` still
+  kept, the *predictive probability* that the last look would put ``i`` out is
+  below :data:`FUTILITY`. With the paired differences ``e = y_j - y_i`` on
+  their ``n`` common seeds (mean ``ebar``), a noise scale ``s`` of such
+  differences and ``N`` seeds at the last look, ``i`` would be out there
+  (against ``j``) when the mean of all ``N`` differences exceeds
   ``c s / sqrt(N)``, ``c`` the last look's critical t value with the schedules
-  kept now. Given the data, the mean of the ``N - n`` differences to come is
-  predicted as normal with mean ``ebar`` and variance ``s^2 (1/(N-n) + 1/n)``
+  kept now. While ``i`` is open, the rival ``j`` with the highest such
+  probability goes on with it (so the evidence the last look needs exists).
+  Given the data, the mean of the ``N - n`` differences to come is predicted
+  as normal with mean ``ebar`` and variance ``s^2 (1/(N-n) + 1/n)``
   (a flat prior on the true difference), so
 
   ``P = 1 - Phi((need - ebar) / (s sqrt(1/(N-n) + 1/n)))``, ``need = (c s sqrt(N) - n ebar) / (N - n)``.
 
   ``s`` is the pooled residual scale of the two-way (seed + schedule) model of
   the schedules still running, at most the pair's own standard deviation.
+  (Against the best alone, this rule lost a tenth of the full protocol's
+  rejections in synthetic jobs with several equally good schedules: the last
+  look's evidence often comes from another rival.)
   Stopping for futility never puts a schedule out, so it cannot raise the
   error rate; it can only lose a rejection the last look would have made,
   which this rule makes unlikely (at most about :data:`FUTILITY` per stop).
 
-The best schedule keeps running while any other schedule does (it is every
-open schedule's partner), and a stopped schedule that becomes the best is
-given the seeds it lacks. With one look (``--protocol full``) nothing races.
+The best schedule (the highest seed-adjusted mean,
+:func:`~lrkit.lab.stats.adjusted_means`, among those kept) keeps running while
+any other schedule does (it is every open schedule's partner), and a stopped
+schedule that becomes the best is given the seeds it lacks. With one look (``--protocol full``) nothing races.
 
 >>> from lrkit.lab.stats import looks
 >>> race = Race(looks(10, 3, 2, 0.8))
@@ -43,11 +49,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stats import ALPHA, Looks, top_group
+from .stats import ALPHA, Looks, adjusted_means, top_group
 
 __all__ = ["FUTILITY", "Race", "predictive"]
 
@@ -87,11 +93,18 @@ class Race:
     looks: Looks
     alpha: float = ALPHA
     futility: float = FUTILITY
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # a policy replays the same looks
 
     def targets(self, values: Sequence[Sequence[float]]) -> list[int]:
         """The number of seeds each schedule should have after the next round; the current counts when the
         race is over. ``values[i]``: schedule ``i``'s test metric per seed (higher is better), prefixes of one
         seed order, as the previous targets gave them."""
+        key = tuple(tuple(v) for v in values)
+        if key not in self.memo:
+            self.memo[key] = self._targets(values)
+        return list(self.memo[key])
+
+    def _targets(self, values: Sequence[Sequence[float]]) -> list[int]:
         sizes = self.looks.sizes
         counts = [len(v) for v in values]
         if not counts:
@@ -104,26 +117,34 @@ class Race:
         n_now, n_next = sizes[level], sizes[level + 1]
         group = top_group(values, self.looks, self.alpha)
         kept = group.kept
-        best = max(kept, key=lambda i: (float(np.mean(values[i])), -i))
+        level_of = adjusted_means(values)
+        best = max(kept, key=lambda i: (level_of[i], -i))
         running = [i for i in kept if counts[i] == n_now]
         scale = _pooled(values, running, n_now)
-        go = [i for i in kept if i != best and counts[i] == n_now and self._open(values, i, best, len(kept), scale)]
+        go: set[int] = set()
+        for i in kept:
+            if i == best or counts[i] != n_now:
+                continue
+            chance, rival = max((self._chance(values, i, j, len(kept), scale), -j) for j in kept if j != i)
+            if chance >= self.futility:
+                go |= {i, -rival}  # the rival that could put it out goes on too
         out = list(counts)
         if go:
-            for i in [*go, best]:
+            for i in go | {best}:
                 out[i] = n_next
         return out
 
-    def _open(self, values: Sequence[Sequence[float]], i: int, best: int, kept: int, scale: float) -> bool:
+    def _chance(self, values: Sequence[Sequence[float]], i: int, j: int, kept: int, scale: float) -> float:
+        """The predictive probability that the last look puts ``i`` out against ``j`` (module doc)."""
         from scipy import stats
 
-        n = min(len(values[i]), len(values[best]))
+        n = min(len(values[i]), len(values[j]))
         if n < 2:
-            return True
-        e = np.asarray(values[best][:n], np.float64) - np.asarray(values[i][:n], np.float64)
+            return 1.0
+        e = np.asarray(values[j][:n], np.float64) - np.asarray(values[i][:n], np.float64)
         s = min(scale, float(e.std(ddof=1)))
         big_n, k = self.looks.sizes[-1], len(values)
         c = float(stats.t.isf(self.looks.weights[-1] * self.alpha / (kept * (k - 1)), big_n - 1))
         if s <= 0.0:
-            return float(e.mean()) > 0.0
-        return predictive(float(e.mean()), s, n, big_n, c) >= self.futility
+            return float(float(e.mean()) > 0.0)
+        return predictive(float(e.mean()), s, n, big_n, c)

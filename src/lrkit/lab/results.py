@@ -48,6 +48,8 @@ def _diff(v: float, metric: str) -> str:
 
 def _row(i: int, e: Entry, best: str | None, metric: str) -> list[str]:
     sd = "" if e.sd is None else f" ± {show(e.sd, metric).rstrip('%')}"
+    if e.adjusted is not None and e.mean is not None and abs(e.adjusted - e.mean) > 1e-12 * max(1.0, abs(e.mean)):
+        sd += f" (seed-adjusted {show(e.adjusted, metric)})"
     if e.name == best:
         diff = "best"
     elif e.diff_mean is None:
@@ -163,7 +165,9 @@ def _legend(result: Comparison) -> str:
     m = result.verdict.metric
     unit = "in %, differences in percentage points" if m.endswith("accuracy") else "and its differences"
     side = "below" if result.verdict.mode == "max" else "above"
-    return (f"Test metric: {m} ({unit}), mean ± sd over each schedule's final seeds; difference: to the best "
+    return (f"Test metric: {m} ({unit}), mean ± sd over each schedule's final seeds (seed-adjusted: the mean "
+            f"corrected for which seeds it ran on, when the schedules ran on different numbers of seeds; it ranks "
+            f"them); difference: to the best "
             f"schedule, paired by seed; its interval and p are adjusted for every comparison made (a row is out of "
             f"the top group exactly when its interval lies {side} 0 and p < {result.verdict.alpha}).")
 

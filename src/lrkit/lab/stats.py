@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ALPHA", "Looks", "Row", "TopGroup", "looks", "pairs_at", "top_group"]
+__all__ = ["ALPHA", "Looks", "Row", "TopGroup", "adjusted_means", "looks", "pairs_at", "top_group"]
 
 ALPHA = 0.05
 
@@ -95,6 +95,33 @@ def looks(n_max: int, first: int | None = None, step: int = 1, final_weight: flo
         return Looks((n_max,), (1.0,))
     early = round((1.0 - final_weight) / (len(sizes) - 1), 15)
     return Looks(tuple(sizes), tuple([early] * (len(sizes) - 1) + [1.0 - early * (len(sizes) - 1)]))
+
+
+def adjusted_means(values: Sequence[Sequence[float]]) -> list[float]:
+    """Each schedule's mean test metric adjusted for the seeds it was run on: the fit of the additive model
+    ``y_is = mu_i + b_s`` (least squares) gives ``mu_i + mean_s b_s`` over every seed any schedule has. With
+    equal seed lists this is the plain mean; with a racing protocol's unequal ones, a schedule that stopped on
+    easy seeds is not ranked above one that went on to hard ones.
+
+    >>> adjusted_means([[1.0, 2.0], [1.5, 2.5]])
+    [1.5, 2.0]
+    >>> [round(m, 6) for m in adjusted_means([[1.0, 2.0, 9.0], [1.5, 2.5]])]   # seed 2 was easy for everyone
+    [4.0, 4.5]
+    """
+    counts = [len(v) for v in values]
+    if len(set(counts)) <= 1:
+        return [math.fsum(v) / len(v) if v else math.nan for v in values]
+    k, n = len(values), max(counts)
+    rows = [(i, s) for i in range(k) for s in range(counts[i])]
+    x = np.zeros((len(rows), k + n - 1))
+    for r, (i, s) in enumerate(rows):
+        x[r, i] = 1.0
+        if s > 0:
+            x[r, k + s - 1] = 1.0  # seed 0 is the reference seed
+    y = np.array([values[i][s] for i, s in rows], dtype=np.float64)
+    coef = np.linalg.lstsq(x, y, rcond=None)[0]
+    seeds = np.r_[0.0, coef[k:]]
+    return [float(coef[i] + seeds.mean()) if counts[i] else math.nan for i in range(k)]
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """From the finished runs to one row per schedule and the verdict (numbers only; the words are in ``words``).
 
 For each schedule: its chosen lr and tuning curve, the test metric of each of
-its final seeds, their mean, and the decision of :func:`lrkit.lab.stats.top_group`
-(with the protocol's looks): in or out of the **top group**, the step-down's
-adjusted p-value, and the paired difference to the **best** schedule (the
-highest mean test metric among the top group; the lowest under ``mode="min"``)
+its final seeds, their mean (and, when a racing protocol gave schedules
+different seeds, the mean adjusted for the seeds, which ranks them), and the
+decision of :func:`lrkit.lab.stats.top_group` (with the protocol's looks): in
+or out of the **top group**, the step-down's adjusted p-value, and the paired
+difference to the **best** schedule (the highest adjusted mean among the top
+group; the lowest under ``mode="min"``)
 with an interval that agrees with the decision. Differences and intervals are
 in the metric's own units, ``this - best``: below 0 means worse under
 ``mode="max"``, above 0 under ``mode="min"``; a row is out of the top group
@@ -34,7 +36,7 @@ from typing import Any
 from .policy import Plan
 from .protocol import Design
 from .run import Record, Task
-from .stats import ALPHA, Looks, pairs_at, top_group
+from .stats import ALPHA, Looks, adjusted_means, pairs_at, top_group
 
 __all__ = ["ALPHA", "Entry", "Verdict", "decide", "ranked", "summarise", "under_trained"]
 
@@ -52,6 +54,7 @@ class Entry:
     test: list[float | None]
     status: str = "compared"        # compared, pruned, failed, diverged, missing
     mean: float | None = None
+    adjusted: float | None = None   # the mean adjusted for the seeds it ran on (stats.adjusted_means)
     sd: float | None = None
     diff_mean: float | None = None
     diff_ci95: list[float] | None = None
@@ -66,8 +69,9 @@ class Entry:
 
     @property
     def score(self) -> float:
-        """The mean test metric (NaN when the schedule was not compared)."""
-        return math.nan if self.mean is None else self.mean
+        """The seed-adjusted mean test metric (the mean when every schedule ran on the same seeds; NaN when the
+        schedule was not compared): what ranks the schedules."""
+        return math.nan if self.mean is None else self.mean if self.adjusted is None else self.adjusted
 
     @property
     def values(self) -> list[float]:
@@ -84,7 +88,8 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "lr": self.lr, "tuning": self.tuning, "seeds": self.seeds, "test": self.test,
-                "mean": self.mean, "sd": self.sd, "diff_mean": self.diff_mean, "diff_ci95": self.diff_ci95,
+                "mean": self.mean, "mean_adjusted": self.adjusted, "sd": self.sd, "diff_mean": self.diff_mean,
+                "diff_ci95": self.diff_ci95,
                 "p_adjusted": self.p_adjusted, "partner": self.partner, "in_top_group": self.in_top_group,
                 "pruned": self.pruned, "failed": self.failed, "under_trained": self.under_trained,
                 "status": self.status, "lr_at_edge": self.lr_at_edge, "val_curve": self.curve,
@@ -145,6 +150,8 @@ def decide(entries: list[Entry], *, mode: str, metric: str, looks: Looks | None 
     if not compared:
         return Verdict(None, [], None, metric, mode, 0, alpha, blocked, PROCEDURE)
     group = top_group([[sign * v for v in e.values] for e in compared], looks, alpha)
+    for e, m in zip(compared, adjusted_means([e.values for e in compared])):
+        e.adjusted = m
     kept = [compared[i] for i in group.kept]
     best = max(kept, key=lambda e: sign * e.score)  # the first of equal means (max keeps the first)
     for e, row in zip(compared, group.rows):
@@ -163,7 +170,7 @@ def decide(entries: list[Entry], *, mode: str, metric: str, looks: Looks | None 
 
 
 def ranked(entries: list[Entry], mode: str) -> list[Entry]:
-    """The entries with a mean test metric, best first (ties keep their order), then the others as given."""
+    """The entries with a mean test metric, best (seed-adjusted) first (ties keep their order), then the others."""
     sign = 1.0 if mode == "max" else -1.0
     done = sorted((e for e in entries if e.mean is not None), key=lambda e: -sign * e.score)
     return done + [e for e in entries if e.mean is None]
