@@ -20,7 +20,7 @@ import numpy as np
 
 from ..checks import fail, fmt, number
 from ..errors import SpecError, UnboundError
-from .evaluation import at_infinity, scalar_step, values_of
+from .evaluation import HUGE_STEP, at_infinity, scalar_step, values_of
 from .fields import Family, Field, Kind, arg
 from .ops import NUMPY
 from .scalar import Fallback, compile_scalar
@@ -196,8 +196,9 @@ class Schedule(metaclass=Family):
         """
         if self._units:
             raise self._unbound_error()
-        if type(t) is not float:
-            t = scalar_step(t, self)
+        kind = type(t)
+        if kind is not float:  # an int (every training loop's step) costs one comparison more than a float
+            t = float(t) if kind is int and abs(t) <= HUGE_STEP else scalar_step(t, self)
         if not t >= 0:
             raise SpecError(f"step t must be a real number >= 0; got t={fmt(t)} (evaluating {self})")
         if t == math.inf:
