@@ -101,10 +101,13 @@ def _count_abc_checks(monkeypatch) -> list:
 
 
 def test_the_steps_loops_pass_take_no_abc_check(monkeypatch):
-    """int, float and numpy ints / floats are recognised by exact type (issue 21): the
-    numbers.Real ABC check cost more than the whole formula."""
+    """int, float, numpy ints / floats and 0-d arrays / tensors are recognised by exact type or
+    shape (issue 21): the numbers.Real ABC check cost more than the whole formula."""
+    import torch
+
     s = lk.warmup(100) >> lk.cosine(900)
-    steps = [700, 700.0, np.int64(700), np.int32(700), np.uint16(700), np.float64(700.0), np.float32(700.0)]
+    steps = [700, 700.0, np.int64(700), np.int32(700), np.uint16(700), np.float64(700.0), np.float32(700.0),
+             np.array(700), torch.tensor(700), torch.tensor(700.0, dtype=torch.float16)]
     want = s(700.0)
     s(700.0)  # compiled before counting
     seen = _count_abc_checks(monkeypatch)

@@ -31,8 +31,9 @@ _NUMPY_REALS = frozenset(np.dtype(code).type for code in "bBhHiIlLqQefd")  # num
 def scalar_step(t: Any, s: Any) -> float:
     """One step as a Python float: any real number, or a 0-d array or tensor (NumPy, torch, JAX).
 
-    The steps loops pass (``int``, numpy ints and floats) are recognised by their exact
-    type first: ``isinstance(t, numbers.Real)`` is an ABC check that costs more than the formula.
+    The steps loops pass (``int``, numpy ints and floats, 0-d tensors) are recognised by
+    their exact type first: ``isinstance(t, numbers.Real)`` is an ABC check that costs
+    more than the formula. Anything else takes the general checks below them.
 
     >>> import numpy as np
     >>> scalar_step(7, None), scalar_step(np.int64(7), None), scalar_step(np.array(7.5), None)
@@ -43,6 +44,15 @@ def scalar_step(t: Any, s: Any) -> float:
         return float(t) if abs(t) <= HUGE_STEP else (math.inf if t > 0 else -math.inf)
     if kind in _NUMPY_REALS:
         return float(t)
+    if getattr(t, "ndim", None) == 0 and hasattr(t, "item"):  # a 0-d array or tensor: its number, if plain
+        try:
+            v = t.item()  # cheaper than float(t) on a tensor, and a bool stays a bool
+        except Exception:  # e.g. a jax tracer: the checks below say so
+            v = None
+        if type(v) is float:
+            return v
+        if type(v) is int:
+            return scalar_step(v, s)
     if kind is bool or "bool" in str(getattr(t, "dtype", "")):  # True, np.True_, a bool array or tensor
         raise SpecError(f"step t must be a real number >= 0; got t={t!r}")
     if getattr(t, "ndim", None) == 0 and hasattr(t, "__float__"):
