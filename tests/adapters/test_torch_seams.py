@@ -45,6 +45,39 @@ def test_it_runs_torchs_own_init(monkeypatch):
     assert seen == [("Scheduler", opt)]
 
 
+def test_an_older_torchs_marks_are_taken_back_too(monkeypatch):
+    """torch 2.2's __init__ (the oldest lrkit supports) marked the optimizer differently: a
+    ``_with_counter`` wrapper counting into ``optimizer._step_count``, and set ``verbose`` on the
+    scheduler. Emulated here: its attributes arrive on the scheduler, its marks leave the optimizer."""
+
+    def torch22_init(self, optimizer, last_epoch=-1, verbose="deprecated"):
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        step = optimizer.step
+
+        def counted(*args, **kwargs):
+            optimizer._step_count += 1
+            return step(*args, **kwargs)
+
+        counted._with_counter = True
+        optimizer.step = counted
+        self.verbose = False
+        optimizer._step_count = 0
+        self._step_count = 0
+        self.step()
+
+    monkeypatch.setattr(LRScheduler, "__init__", torch22_init)
+    opt = sgd([0.3, 0.1])
+    keys, attrs = [set(g) for g in opt.param_groups], dict(vars(opt))
+    sched = Scheduler(opt, lk.warmup(4, start=0.5))
+    assert [set(g) for g in opt.param_groups] == keys and vars(opt) == attrs
+    assert (sched.verbose, sched._step_count, sched.last_epoch, sched.base_lrs) == (False, 1, 0, [0.3, 0.1])
+    assert [g["lr"] for g in opt.param_groups] == [0.15, 0.05]
+
+
 def test_every_attribute_torchs_init_sets_is_there():
     """Whatever this torch's __init__ sets on a stock scheduler, ours has (with torch's meaning where it has one)."""
     stock = vars(LambdaLR(sgd([0.1]), lambda t: 1.0)).keys() - {"lr_lambdas"}
