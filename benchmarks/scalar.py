@@ -10,7 +10,7 @@ CosineAnnealingLR)``, ``CosineAnnealingWarmRestarts``, ``StepLR``). Goals
 (issues: core redesign, 21): for every step type a composite costs at most 5x
 the hand-written function and less than one torch ``step()``.
 
-    .venv/bin/python benchmarks/scalar.py [--calls 20000] [--repeats 7]
+    .venv/bin/python benchmarks/scalar.py [--calls 20000] [--repeats 15]
 """
 
 from __future__ import annotations
@@ -82,22 +82,31 @@ def step_types(calls: int) -> dict[str, list]:
     return types
 
 
-def loop_time(fn, ts) -> float:
-    """Seconds per call of ``fn`` over ``ts``, one pass."""
-    start = time.perf_counter()
-    for t in ts:
-        fn(t)
-    return (time.perf_counter() - start) / len(ts)
+CHUNK = 500  # calls timed together: short enough that a chunk often runs without being preempted
+
+
+def loop_time(fn, ts) -> list[float]:
+    """Seconds taken by each chunk of ``CHUNK`` calls of ``fn`` over ``ts``, one pass."""
+    out = []
+    for i in range(0, len(ts), CHUNK):
+        chunk = ts[i:i + CHUNK]
+        start = time.perf_counter()
+        for t in chunk:
+            fn(t)
+        out.append(time.perf_counter() - start)
+    return out
 
 
 def best_of(timers: dict, repeats: int) -> dict:
-    """The best of ``repeats`` passes of every timer, taken in turn (round robin), so that a
-    change of the machine's load during the run falls on all of them alike."""
-    best = dict.fromkeys(timers, math.inf)
+    """Seconds per call of every timer: each chunk's best of ``repeats`` passes, summed. The timers
+    run in turn (round robin) and a chunk is short, so the load of a shared machine (other jobs
+    preempting this one) falls on all of them alike and mostly drops out of the minimum."""
+    best: dict = {}
     for _ in range(repeats):
         for key, timer in timers.items():
-            best[key] = min(best[key], timer())
-    return best
+            chunks = timer()
+            best[key] = [min(a, b) for a, b in zip(best[key], chunks)] if key in best else chunks
+    return {key: sum(chunks) / (CHUNK * len(chunks)) for key, chunks in best.items()}
 
 
 def torch_step_timer(kind: str, steps: int):
@@ -117,15 +126,12 @@ def torch_step_timer(kind: str, steps: int):
         "step": lambda o: torch.optim.lr_scheduler.StepLR(o, 1000, gamma=0.5),
     }
 
-    def one_pass() -> float:
+    def one_pass() -> list[float]:
         opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sched = sched_of[kind](opt)
-            start = time.perf_counter()
-            for _ in range(steps):
-                sched.step()
-        return (time.perf_counter() - start) / steps
+            return loop_time(lambda _: sched.step(), range(steps))
 
     return one_pass
 
@@ -133,7 +139,7 @@ def torch_step_timer(kind: str, steps: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     types = step_types(args.calls)
     floats = types["float"]

@@ -44,10 +44,10 @@ def scalar_step(t: Any, s: Any) -> float:
         return float(t) if abs(t) <= HUGE_STEP else (math.inf if t > 0 else -math.inf)
     if kind in _NUMPY_REALS:
         return float(t)
-    if getattr(t, "ndim", None) == 0 and hasattr(t, "item"):  # a 0-d array or tensor: its number, if plain
+    if getattr(t, "ndim", None) == 0:  # a 0-d array or tensor: its number, if plain
         try:
             v = t.item()  # cheaper than float(t) on a tensor, and a bool stays a bool
-        except Exception:  # e.g. a jax tracer: the checks below say so
+        except Exception:  # no item(), or a jax tracer: the checks below say what is wrong
             v = None
         if type(v) is float:
             return v
