@@ -1,4 +1,5 @@
-"""Helpers of :class:`lrkit.torch.Scheduler`: param names, plans, rank-averaged metrics, saved states.
+"""Helpers of :class:`lrkit.torch.Scheduler`: param names, plans, the values it writes,
+what torch's ``__init__`` leaves on the optimizer, rank-averaged metrics, saved states.
 
 Each is a small function beside the scheduler (detectron2's ``LRMultiplier``
 keeps only the step and the bases; everything else lives here).
@@ -7,7 +8,9 @@ keeps only the step and the bases; everything else lives here).
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 import torch
 
@@ -16,7 +19,7 @@ from .plateau import checked_state as checked_plateau_state
 from .schedules import Schedule
 from .spec import bound_schedule
 
-PAIRS = {"beta1": ("betas", 0), "beta2": ("betas", 1)}
+PAIRS: dict[str, tuple[str, int]] = {"beta1": ("betas", 0), "beta2": ("betas", 1)}
 STATE_KEYS = ("step", "bases", "schedules", "absolute", "plateau", "scales")
 LOAD = "Scheduler.load_state_dict"
 
@@ -97,6 +100,84 @@ def build_plans(schedule: Any, param: Any, groups: list, bind: tuple) -> tuple[d
             check_param(groups, gi, p)
         plans.append(plan)
     return top, plans
+
+
+# ----------------------------------------------------------- written values
+class Slot(NamedTuple):
+    """One value the scheduler writes at every step: ``param_groups[group][key]`` (its
+    ``[pair_index]`` for a pair such as ``betas``; ``pair_index`` -1 otherwise) becomes
+    ``mult * schedules[schedule](t)``, or ``mult`` alone when ``schedule`` is -1 (a value
+    only the plateau scales), times the group's plateau scale when ``scaled``."""
+
+    group: int
+    param: str  # the name the user gave: "lr", "beta1"
+    key: str  # the group's key: "lr", "betas"
+    pair_index: int
+    schedule: int
+    mult: float
+    scaled: bool
+
+
+class Slots(NamedTuple):
+    """What :func:`slots` returns: the distinct schedules, every written value, per group the
+    value torch's ``eps`` rule judges (its lr, or the first plateau param without one), and the
+    values again as plain tuples (an exact tuple unpacks fastest in the loop of every step)."""
+
+    schedules: list
+    values: list[Slot]
+    judged: list[Slot]
+    rows: list[tuple]
+
+
+def slots(plans: list[dict], bases: list[dict], absolute: bool, scaled: tuple[str, ...]) -> Slots:
+    """Every value to write, for each group's ``{param: schedule}`` plan and ``{param: base}``.
+
+    ``scaled``: the params a plateau scales (empty without a plateau). The multiplier is the
+    base, or 1 for a scheduled value with ``absolute=True``.
+    """
+    uniq = list(dict.fromkeys(s for plan in plans for s in plan.values()))
+    index = {s: k for k, s in enumerate(uniq)}
+    judge = "lr" if "lr" in scaled else (scaled[0] if scaled else None)
+    values, judged = [], []
+    for gi, (plan, group_bases) in enumerate(zip(plans, bases)):
+        for p, base in group_bases.items():
+            k = index[plan[p]] if p in plan else -1
+            key, pair_index = PAIRS.get(p, (p, -1))
+            slot = Slot(gi, p, key, pair_index, k, 1.0 if absolute and k >= 0 else base, p in scaled)
+            values.append(slot)
+            if p == judge:
+                judged.append(slot)
+    return Slots(uniq, values, judged, [tuple(v) for v in values])
+
+
+# ------------------------------------------------------ torch's __init__
+_MISSING = object()
+
+
+@contextmanager
+def untouched(optimizer: torch.optim.Optimizer) -> Iterator[None]:
+    """Leave ``optimizer`` as it was but for the values of its groups' keys.
+
+    ``LRScheduler.__init__`` marks the optimizer it is given: an ``initial_lr`` key in
+    every group, a wrapper around ``optimizer.step`` for its call-order warnings (and, in
+    older torch, an ``optimizer._step_count``). lrkit's scheduler runs that ``__init__`` but
+    promises that building it changes nothing except the scheduled values, so whatever a
+    torch version adds (a group key, an attribute) is removed, whatever it replaced restored.
+    """
+    attrs = dict(vars(optimizer))
+    keys = [set(group) for group in optimizer.param_groups]
+    try:
+        yield
+    finally:
+        for group, had in zip(optimizer.param_groups, keys):
+            for k in set(group) - had:
+                del group[k]
+        now = vars(optimizer)
+        for k in set(now) - set(attrs):
+            del now[k]
+        for k, v in attrs.items():
+            if now.get(k, _MISSING) is not v:
+                now[k] = v
 
 
 def texts(plans: list[dict[str, Schedule]]) -> list[dict[str, str]]:

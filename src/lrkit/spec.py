@@ -3,12 +3,14 @@
 ``parse(text)`` reads Python call syntax (literals, nested constructor calls,
 keyword arguments, ``>>``, ``*``, ``+``, parentheses) with :mod:`ast`; it
 never evaluates code. ``str(s)`` is the canonical text, ``parse(str(s)) == s``.
-``to_dict`` / ``from_dict`` are the same round trip for JSON and YAML configs.
+``to_dict`` / ``from_dict`` are the same round trip for JSON and YAML configs
+(``Schedule.to_dict()`` is ``to_dict``: both directions of the dict form live here).
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import numbers
 import warnings
 from typing import Any
@@ -137,15 +139,28 @@ def parse(text: str) -> Schedule:
 
 
 def to_dict(s: Schedule) -> dict:
-    """The dict form of a schedule (JSON/YAML ready; defaults left out).
+    """The dict form of a schedule (JSON/YAML ready): ``{"type": name, **arguments}``, defaults
+    left out, nested schedules as dicts, tuples as lists; the same as ``s.to_dict()``.
 
     >>> import lrkit as lk
     >>> lk.to_dict(lk.cosine(100, end=0.1))
     {'type': 'cosine', 'steps': 100, 'end': 0.1}
+    >>> lk.to_dict(lk.warmup(5) >> lk.cosine(10))
+    {'type': 'sequence', 'phases': [{'type': 'warmup', 'steps': 5}, {'type': 'cosine', 'steps': 10}]}
     """
     if not isinstance(s, Schedule):
         raise SpecError(f"to_dict(): s must be a schedule; got {s!r}")
-    return s.to_dict()
+    pos, kw = s.args()
+    params = inspect.signature(type(s)).parameters  # the family's fields, in order
+    return {"type": s.name, **{p: _plain(v) for p, v in zip(params, pos)}, **{k: _plain(v) for k, v in kw.items()}}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Schedule):
+        return to_dict(v)
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    return v
 
 
 def _from(v: Any, where: str) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 
 from .checks import fail, flag, integer
 from .errors import SpecError
-from .plateau import Plateau
+from .plateau import Plateau, as_metric
 from .torch import Scheduler as TorchScheduler
 
 __all__ = ["Scheduler"]
@@ -68,7 +68,7 @@ class Scheduler:
     ``state_dict()`` / ``load_state_dict()`` hold the last ``t``, the bases, the
     schedules' text, the plateau state and ``t_in_epochs``; a resumed run
     continues bit for bit. ``scheduler`` is the :class:`lrkit.torch.Scheduler`
-    doing the work.
+    doing the work, through its public methods (``observe``, ``set_step``).
     """
 
     def __init__(self, optimizer: Any, schedule: Any, *, plateau: Plateau | None = None,
@@ -98,11 +98,10 @@ class Scheduler:
         ``t`` stays the last ``num_updates`` and only the plateau scale can change.
         """
         epoch = integer("Scheduler.step", "epoch", epoch, ge=0)
-        if metric is not None and self.scheduler.plateau is not None:
-            self.scheduler._feed(metric, "Scheduler.step")
-        if self.t_in_epochs:
-            self.scheduler.last_epoch = epoch
-        self.scheduler._apply()
+        sched = self.scheduler
+        if metric is not None and sched.plateau is not None:
+            sched.observe(as_metric(metric, "Scheduler.step"))
+        sched.set_step(epoch if self.t_in_epochs else sched.last_epoch)
 
     def step_update(self, num_updates: int, metric: Any = None) -> None:
         """After an optimizer update: with ``t`` counting updates, the values become those of ``t = num_updates``.
@@ -111,8 +110,7 @@ class Scheduler:
         """
         num_updates = integer("Scheduler.step_update", "num_updates", num_updates, ge=0)
         if not self.t_in_epochs:
-            self.scheduler.last_epoch = num_updates
-            self.scheduler._apply()
+            self.scheduler.set_step(num_updates)
 
     def state_dict(self) -> dict:
         """:meth:`lrkit.torch.Scheduler.state_dict` plus ``t_in_epochs`` (python values only)."""

@@ -7,8 +7,11 @@ count and the base values; after every step each scheduled group value is
 directly from the schedule's scalar call, and the values a plateau scales
 (the lr, unless ``plateau_params`` names more) are multiplied by the group's
 plateau scale. Nothing is chained, so nothing drifts and resuming needs only
-``(t, bases, plateau state, scales)``. Name resolution, rank averaging and
-saved-state checks are small functions beside it (:mod:`lrkit._torch_groups`).
+``(t, bases, plateau state, scales)``. It runs torch's own ``LRScheduler.__init__``, so
+every attribute torch and its callers (Lightning, the HF Trainer, accelerate)
+read is torch's, and takes back the marks that ``__init__`` leaves on the
+optimizer. Name resolution, the values to write, rank averaging and saved-state
+checks are small functions beside it (:mod:`lrkit._torch_groups`).
 
 >>> import torch, lrkit as lk
 >>> from lrkit.torch import Scheduler
@@ -44,7 +47,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 Tensor = torch.Tensor
 
 from ._torch_groups import (  # noqa: E402  (they need torch, imported above)
-    PAIRS,
     as_float,
     build_plans,
     checked_state,
@@ -52,11 +54,15 @@ from ._torch_groups import (  # noqa: E402  (they need torch, imported above)
     plateau_names,
     read,
     show_texts,
+    slots,
     texts,
+    untouched,
 )
 from ._torch_ops import TorchOps, ops  # noqa: E402
 
 __all__ = ["Scheduler", "TorchOps", "find_lr", "ops"]
+
+_DERIVED = ("_slots", "_uniq", "_rows", "_eps")  # built from the plans and bases by _compile (_eps: lrkit 0.2)
 
 
 # ----------------------------------------------------------------- Scheduler
@@ -98,6 +104,10 @@ class Scheduler(LRScheduler):
             without a schedule is held at ``base * scale``. ``eps`` is judged on the
             lr (on the first name when ``"lr"`` is not among them).
 
+    Building it runs ``LRScheduler.__init__`` (torch's attributes, its first ``step()``,
+    which sets ``t = 0``) and changes nothing on the optimizer but the scheduled values:
+    no ``initial_lr`` keys, no wrapper around ``optimizer.step``, no call-order warnings.
+
     Tensor values (tensor lr, tensor betas) are written in place with
     ``fill_``, never replaced, so a ``torch.compile``d ``optimizer.step`` does
     not recompile as they change. The scheduler pickles (``torch.save`` of the
@@ -129,27 +139,20 @@ class Scheduler(LRScheduler):
         scaled = self.plateau_params if plateau is not None else ()
         self.bases = [{p: as_float(read(g, p)) for p in {**plan, **dict.fromkeys(scaled)}}
                       for g, plan in zip(groups, self.plans)]
-        self.base_lrs = [b.get("lr", as_float(g["lr"])) for b, g in zip(self.bases, groups)]
         self.scales = None if plateau is None else [1.0] * len(groups)
-        self.last_epoch = 0
         self._compile()
+        self._hook = None
+        with untouched(optimizer):  # torch's own __init__ sets what torch and its callers read, then calls
+            super().__init__(optimizer)  # step() (ours: t = 0); its marks on the optimizer are taken back
+        self.base_lrs = [b.get("lr", as_float(g["lr"])) for b, g in zip(self.bases, groups)]
         self._hook = self._register() if auto_step else None
-        self._apply()
 
     def _compile(self) -> None:
-        """Per written value: (group, key, pair index, schedule index or -1, multiplier, scaled by the plateau)."""
-        self._uniq = list(dict.fromkeys(s for plan in self.plans for s in plan.values()))
-        index = {s: k for k, s in enumerate(self._uniq)}
-        scaled = self.plateau_params if self.plateau is not None else ()
-        judge = "lr" if "lr" in scaled else (scaled[0] if scaled else None)
-        self._slots, self._eps = [], []  # _eps: per group, (schedule index, multiplier) of the value eps judges
-        for gi, (plan, bases) in enumerate(zip(self.plans, self.bases)):
-            for p, base in bases.items():
-                k = index[plan[p]] if p in plan else -1
-                mult = 1.0 if self.absolute and k >= 0 else base
-                self._slots.append((gi, *PAIRS.get(p, (p, -1)), k, mult, p in scaled))
-                if p == judge:
-                    self._eps.append((k, mult))
+        """The values to write (see :class:`lrkit._torch_groups.Slot`), from the plans and bases;
+        the schedules and the rows that every step reads are kept at hand as attributes too."""
+        self._slots = slots(self.plans, self.bases, self.absolute,
+                            self.plateau_params if self.plateau is not None else ())
+        self._uniq, self._rows = self._slots.schedules, self._slots.rows
 
     # -------------------------------------------------------------- stepping
     def step(self, metric: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
@@ -177,12 +180,31 @@ class Scheduler(LRScheduler):
             self.last_epoch = integer("Scheduler.step", "epoch", epoch, ge=0)
         elif self._hook is None:
             self.last_epoch += 1
+        self._step_count += 1  # torch's count of step() calls (accelerate reads and writes it)
+        self._apply()
+
+    def set_step(self, t: int) -> None:
+        """Set the step count to ``t`` and write the values of step ``t`` (nothing else changes).
+
+        For a loop that counts steps itself, e.g. timm's ``step_update(num_updates)``
+        (:class:`lrkit.timm.Scheduler` calls this). ``step(epoch=t)`` is the same in torch's
+        words; to resume a run use :meth:`load_state_dict`, which also restores the bases
+        and the plateau.
+
+        >>> import torch, lrkit as lk
+        >>> opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> sched = Scheduler(opt, lk.linear(10))
+        >>> sched.set_step(5); sched.last_epoch, opt.param_groups[0]["lr"]
+        (5, 0.05)
+        """
+        self.last_epoch = integer("Scheduler.set_step", "t", t, ge=0)
         self._apply()
 
     def observe(self, metric: Any) -> float:
         """Feed ``metric`` to the plateau (averaged over ranks) without advancing ``t``; return ``plateau.scale``.
 
-        For a per-step schedule with a per-epoch metric when stepping by hand.
+        For a per-step schedule with a per-epoch metric when stepping by hand (and for
+        :class:`lrkit.timm.Scheduler`, whose ``step(epoch, metric)`` feeds the plateau).
         """
         plateau = self._feed(metric, "Scheduler.observe")
         self._apply()
@@ -195,7 +217,8 @@ class Scheduler(LRScheduler):
             raise fail(where, "metric", "None when the scheduler has no plateau "
                        "(build it with plateau=lk.Plateau(...))", metric)
         t = float(self.last_epoch)
-        values = [m * self._uniq[k](t) if k >= 0 else m for k, m in self._eps]
+        uniq = self._slots.schedules
+        values = [v.mult * uniq[v.schedule](t) if v.schedule >= 0 else v.mult for v in self._slots.judged]
         self.scales = plateau.update_groups(mean_over_ranks(as_metric(metric, where)), values, scales)
         return plateau
 
@@ -212,11 +235,11 @@ class Scheduler(LRScheduler):
         if len(groups) != len(self.plans):
             raise SpecError(f"Scheduler.step(): the optimizer has {len(groups)} param groups but the scheduler "
                             f"was built for {len(self.plans)}; build a new Scheduler after add_param_group()")
-        t = float(self.last_epoch)  # a float takes the schedule's fast scalar path (an int is converted first)
+        t = float(self.last_epoch)
         uniq = self._uniq
         vals = (uniq[0](t),) if len(uniq) == 1 else [s(t) for s in uniq]  # one schedule: no comprehension frame
         scales = self.scales or ()
-        for gi, key, bi, k, mult, scaled in self._slots:
+        for gi, _, key, bi, k, mult, scaled in self._rows:  # a Slot: group, param, key, pair_index, schedule, ...
             v = mult * vals[k] if k >= 0 else mult
             if scaled:
                 v = v * scales[gi]
@@ -237,11 +260,10 @@ class Scheduler(LRScheduler):
         """Every written value of every group at step ``t`` (default: now), with the current plateau scales."""
         t = self.last_epoch if t is None else t
         out: list[dict[str, float]] = [{} for _ in self.plans]
-        names = [p for bases in self.bases for p in bases]
-        scales = self.scales or ()
-        for (gi, _, _, k, mult, scaled), p in zip(self._slots, names):
-            v = mult * self._uniq[k](t) if k >= 0 else mult
-            out[gi][p] = v * scales[gi] if scaled else v
+        uniq, scales = self._slots.schedules, self.scales or ()
+        for slot in self._slots.values:
+            v = slot.mult * uniq[slot.schedule](t) if slot.schedule >= 0 else slot.mult
+            out[slot.group][slot.param] = v * scales[slot.group] if slot.scaled else v
         return out
 
     def get_lr(self) -> list[float | Tensor]:
@@ -252,9 +274,13 @@ class Scheduler(LRScheduler):
         """The current lr of every group, as torch returns it (a copy for a tensor lr)."""
         return [g["lr"].clone() if isinstance(g["lr"], Tensor) else g["lr"] for g in self.optimizer.param_groups]
 
-    @property  # read by some torch / Lightning code paths; always the groups' current lr
+    @property  # torch's get_last_lr() reads it: always the groups' current lr
     def _last_lr(self) -> list[float | Tensor]:  # type: ignore[override]
         return self.get_last_lr()
+
+    @_last_lr.setter
+    def _last_lr(self, value: Any) -> None:  # torch's own step() assigns it; the groups hold the truth
+        pass
 
     def close(self) -> None:
         """Remove the optimizer step hook of ``auto_step=True`` (the scheduler then steps by hand)."""
@@ -263,12 +289,14 @@ class Scheduler(LRScheduler):
             self._hook = None
 
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
+        state = {k: v for k, v in self.__dict__.items() if k not in _DERIVED}  # rebuilt on load
         state["_hook"] = self._hook is not None  # a hook handle does not pickle; it is registered again on load
         return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({k: v for k, v in state.items() if k not in _DERIVED})
+        self.__dict__.setdefault("_step_count", self.last_epoch + 1)  # pickled before lrkit ran torch's __init__
+        self._compile()
         self._hook = self._register() if state["_hook"] else None
 
     def __repr__(self) -> str:
@@ -314,7 +342,7 @@ class Scheduler(LRScheduler):
         if not new_schedule:
             self._check_same_plan(state)
         if self.plateau is not None and state["plateau"] is not None:
-            self.plateau._load(state["plateau"])
+            self.plateau.load_state_dict(state["plateau"])
             self.scales = [float(s) for s in state["scales"]]
         for base, saved in zip(self.bases, state["bases"]):
             for p in base:

@@ -111,6 +111,21 @@ def test_negative_concrete_count_is_an_error():
         lrkit.jax.schedule(lk.cosine(10))(-1)
 
 
+def test_a_concrete_jax_step_is_a_step_and_a_traced_one_is_a_clear_error():
+    s = lk.warmup(100) >> lk.cosine(900)
+    assert s(jnp.array(700)) == s(jnp.array(700.0)) == s(700)
+    with pytest.raises(lk.SpecError, match=r"real number >= 0; got t="):
+        s(jnp.array(True))
+
+    @jax.jit
+    def inside(t):
+        return s(t)
+
+    with pytest.raises(lk.SpecError, match=r"^step t must be a concrete number >= 0; got t=.*inside jax.jit or "
+                       r"torch.compile use s.evaluate\(t, ops\) or the framework adapter"):
+        inside(jnp.array(3))
+
+
 # ------------------------------------------------------------ training loops
 def _train(learning_rate, steps: int = 80):
     """adamw on a least-squares problem, one jitted step per update."""

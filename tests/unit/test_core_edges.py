@@ -85,6 +85,70 @@ def test_zero_dimensional_arrays_and_tensors_are_steps():
         s(torch.tensor(-1.0))
 
 
+def _count_abc_checks(monkeypatch) -> list:
+    """Every ``isinstance`` against an ABC (``numbers.Real``, ...) from now on, recorded."""
+    import abc
+
+    seen: list = []
+    original = abc.ABCMeta.__instancecheck__
+
+    def counted(cls, instance):
+        seen.append((cls.__name__, type(instance).__name__))
+        return original(cls, instance)
+
+    monkeypatch.setattr(abc.ABCMeta, "__instancecheck__", counted)
+    return seen
+
+
+def test_the_steps_loops_pass_take_no_abc_check(monkeypatch):
+    """int, float, numpy ints / floats and 0-d arrays / tensors are recognised by exact type or
+    shape (issue 21): the numbers.Real ABC check cost more than the whole formula."""
+    import torch
+
+    s = lk.warmup(100) >> lk.cosine(900)
+    steps = [700, 700.0, np.int64(700), np.int32(700), np.uint16(700), np.float64(700.0), np.float32(700.0),
+             np.array(700), torch.tensor(700), torch.tensor(700.0, dtype=torch.float16)]
+    want = s(700.0)
+    s(700.0)  # compiled before counting
+    seen = _count_abc_checks(monkeypatch)
+    got = [s(t) for t in steps]
+    assert seen == []
+    assert got == [want] * len(steps)
+
+
+@pytest.mark.parametrize("bad, shown", [
+    (-1, "-1"), (np.int64(-1), "-1"), (np.float32(-0.5), "-0.5"), (np.float64("nan"), "nan"),
+    (-(2**1100), "-inf"),
+])
+def test_fast_step_types_still_reject_negative_and_nan(bad, shown):
+    with pytest.raises(lk.SpecError, match=rf"^step t must be a real number >= 0; got t={shown} "):
+        lk.cosine(10)(bad)
+
+
+@pytest.mark.parametrize("bad", [True, False, np.True_, np.array(True)])
+def test_bool_steps_are_rejected(bad):
+    with pytest.raises(lk.SpecError, match=r"^step t must be a real number >= 0; got t="):
+        lk.cosine(10)(bad)
+
+
+def test_integer_steps_beyond_float_range_are_past_the_end():
+    assert lk.cosine(10)(10**400) == 0.0 == lk.cosine(10)(2**1023 + 1)
+    assert lk.cosine(10)(2**1023) == 0.0  # the last int that still converts (as before: within range)
+    with pytest.raises(lk.SpecError, match="must be finite for an endless schedule; got t=inf"):
+        lk.step(10)(10**400)
+
+
+def test_int_subclasses_and_fractions_still_are_steps():
+    import enum
+    from fractions import Fraction
+
+    class Epoch(enum.IntEnum):
+        LAST = 700
+
+    s = lk.warmup(100) >> lk.cosine(900)
+    assert s(Epoch.LAST) == s(Fraction(1400, 2)) == s(700.0)
+
+
 # ------------------------------------------------------ evaluate or reject, never NaN
 def test_exp_range_with_growing_gamma_is_low_at_every_trough_not_nan():
     s = lk.cyclic(0.1, 1.0, 10, mode="exp_range", gamma=2.0)

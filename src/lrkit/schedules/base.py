@@ -20,7 +20,7 @@ import numpy as np
 
 from ..checks import fail, fmt, number
 from ..errors import SpecError, UnboundError
-from .evaluation import at_infinity, scalar_step, values_of
+from .evaluation import HUGE_STEP, at_infinity, scalar_step, values_of
 from .fields import Family, Field, Kind, arg
 from .ops import NUMPY
 from .scalar import Fallback, compile_scalar
@@ -196,8 +196,9 @@ class Schedule(metaclass=Family):
         """
         if self._units:
             raise self._unbound_error()
-        if type(t) is not float:
-            t = scalar_step(t, self)
+        kind = type(t)
+        if kind is not float:  # an int (every training loop's step) costs one comparison more than a float
+            t = float(t) if kind is int and abs(t) <= HUGE_STEP else scalar_step(t, self)
         if not t >= 0:
             raise SpecError(f"step t must be a real number >= 0; got t={fmt(t)} (evaluating {self})")
         if t == math.inf:
@@ -254,17 +255,15 @@ class Schedule(metaclass=Family):
         return str(self)
 
     def to_dict(self) -> dict:
-        """The JSON/YAML form: ``{"type": name, **non-default arguments}``.
+        """The JSON/YAML form: ``{"type": name, **non-default arguments}`` (:func:`lrkit.to_dict`).
 
         >>> import lrkit as lk
         >>> lk.cosine(100, end=0.1).to_dict()
         {'type': 'cosine', 'steps': 100, 'end': 0.1}
         """
-        pos, kw = self.args()
-        out: dict = {"type": self.name}
-        out.update({f.param: _plain(v) for f, v in zip(self._fields, pos)})
-        out.update({k: _plain(v) for k, v in kw.items()})
-        return out
+        from ..spec import to_dict  # the dict form lives with the text form (spec imports this module)
+
+        return to_dict(self)
 
     def segments(self) -> list[tuple[float, Schedule]]:
         """``(start step, phase)`` of each phase: one for a single schedule."""
@@ -321,14 +320,6 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
         return a is b
     return a == b
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, Schedule):
-        return v.to_dict()
-    if isinstance(v, (tuple, list)):
-        return [_plain(x) for x in v]
-    return v
 
 
 # ------------------------------------------------------- schedule-valued kinds

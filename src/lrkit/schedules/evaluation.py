@@ -19,25 +19,52 @@ from ..checks import fmt
 from ..errors import SpecError
 from .ops import NUMPY, NUMPY32
 
-__all__ = ["at_infinity", "check_steps", "scalar_step", "values_of"]
+__all__ = ["HUGE_STEP", "at_infinity", "check_steps", "scalar_step", "values_of"]
 
 _CHUNK = 1 << 16
 
 
+HUGE_STEP = 2**1023  # an integer step beyond this is as far as inf (float64 tops out just above 2**1023)
+_NUMPY_REALS = frozenset(np.dtype(code).type for code in "bBhHiIlLqQefd")  # numpy's ints and floats, not bool
+
+
 def scalar_step(t: Any, s: Any) -> float:
-    """One step as a Python float: any real number, or a 0-d array or tensor (NumPy, torch, JAX)."""
-    if isinstance(t, bool) or isinstance(getattr(t, "dtype", None), np.dtype) and t.dtype == np.bool_:
-        raise SpecError(f"step t must be a real number >= 0; got t={t!r}")
-    if isinstance(t, numbers.Real):
-        if isinstance(t, numbers.Integral) and abs(int(t)) > 2**1023:  # beyond float64: as far as inf
-            return math.inf if int(t) > 0 else -math.inf
+    """One step as a Python float: any real number, or a 0-d array or tensor (NumPy, torch, JAX).
+
+    The steps loops pass (``int``, numpy ints and floats, 0-d tensors) are recognised by
+    their exact type first: ``isinstance(t, numbers.Real)`` is an ABC check that costs
+    more than the formula. Anything else takes the general checks below them.
+
+    >>> import numpy as np
+    >>> scalar_step(7, None), scalar_step(np.int64(7), None), scalar_step(np.array(7.5), None)
+    (7.0, 7.0, 7.5)
+    """
+    kind = type(t)
+    if kind is int:
+        return float(t) if abs(t) <= HUGE_STEP else (math.inf if t > 0 else -math.inf)
+    if kind in _NUMPY_REALS:
         return float(t)
-    if getattr(t, "ndim", None) == 0 and hasattr(t, "__float__") and "bool" not in str(getattr(t, "dtype", "")):
-        try:  # a 0-d tensor: torch.tensor(700), jnp.array(7.0)
+    if getattr(t, "ndim", None) == 0:  # a 0-d array or tensor: its number, if plain
+        try:
+            v = t.item()  # cheaper than float(t) on a tensor, and a bool stays a bool
+        except Exception:  # no item(), or a jax tracer: the checks below say what is wrong
+            v = None
+        if type(v) is float:
+            return v
+        if type(v) is int:
+            return scalar_step(v, s)
+    if kind is bool or "bool" in str(getattr(t, "dtype", "")):  # True, np.True_, a bool array or tensor
+        raise SpecError(f"step t must be a real number >= 0; got t={t!r}")
+    if getattr(t, "ndim", None) == 0 and hasattr(t, "__float__"):
+        try:  # a 0-d array or tensor: np.array(7), torch.tensor(700), jnp.array(7.0)
             return float(t)
         except Exception:  # e.g. a jax tracer: no concrete value to take
             raise SpecError(f"step t must be a concrete number >= 0; got t={t!r}; inside jax.jit or "
                             f"torch.compile use s.evaluate(t, ops) or the framework adapter (evaluating {s})") from None
+    if isinstance(t, numbers.Real):  # Fraction, an int subclass, any other registered real
+        if isinstance(t, numbers.Integral) and abs(int(t)) > HUGE_STEP:
+            return math.inf if int(t) > 0 else -math.inf
+        return float(t)
     if getattr(t, "ndim", 0):
         raise SpecError(f"step t must be a single real number >= 0 (s.values(ts) takes arrays); "
                         f"got t of shape {tuple(t.shape)} (evaluating {s})")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..checks import ListArg, duration, fail, flag, integer, number, one_of, unknown
@@ -27,11 +28,14 @@ __all__ = [
 
 REQUIRED: Any = inspect.Parameter.empty
 
-REGISTRY: dict[str, Any] = {}
-"""Text name -> family class, for every schedule the text form can call (``cosine``, ...)."""
+_families: dict[str, Any] = {}
+_text_families: dict[str, Any] = {}
 
-FAMILIES: dict[str, Any] = {}
-"""Every named family, including those only the dict form names (``mul``, ``add``)."""
+REGISTRY: Mapping[str, Any] = MappingProxyType(_text_families)
+"""Text name -> family class, for every schedule the text form can call (``cosine``, ...); read-only."""
+
+FAMILIES: Mapping[str, Any] = MappingProxyType(_families)
+"""Every named family, including those only the dict form names (``mul``, ``add``); read-only."""
 
 
 # --------------------------------------------------------------------- kinds
@@ -221,7 +225,8 @@ class Family(type):
 
     A class with a lowercase name (``cosine``) is a public family and registers under
     that name for the text form (``text=False``: the dict form only, as ``mul`` and
-    ``add``); CapWords classes (``Schedule``, ``Wrapper``) are shared bases.
+    ``add``); CapWords classes (``Schedule``, ``Wrapper``) are shared bases. A name
+    is taken once: another class of the same name is an error (see :func:`_register`).
     """
 
     _fields: tuple[Field, ...]
@@ -237,9 +242,7 @@ class Family(type):
         cls._fields = tuple(fields.values())
         if cname.islower():
             cls.name = cname
-            FAMILIES[cname] = cls
-            if text:
-                REGISTRY[cname] = cls
+            _register(cls, text)
         params = [inspect.Parameter(f.param, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=f.default)
                   for f in cls._fields]
         cls.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -251,6 +254,26 @@ class Family(type):
         obj._validate()
         obj._settle()
         return obj._simplified()
+
+
+def _register(cls: Any, text: bool) -> None:
+    """Enter ``cls`` under its name, for ``from_dict`` (and for ``parse`` with ``text``).
+
+    A name already taken by another class is an error: a family named ``cosine``
+    outside lrkit would otherwise change what ``lk.parse("cosine(10)")`` builds.
+    The same class defined again (same module and qualified name: ``importlib.reload``,
+    a notebook cell run twice) replaces its earlier self.
+    """
+    taken = _families.get(cls.name)
+    if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise SpecError(f"class {cls.__module__}.{cls.__qualname__}: the schedule name {cls.name!r} is already "
+                        f"taken by {taken.__module__}.{taken.__qualname__}; give the class another name "
+                        "(a lowercase schedule class registers its name for parse() and from_dict())")
+    _families[cls.name] = cls
+    if text:
+        _text_families[cls.name] = cls
+    else:
+        _text_families.pop(cls.name, None)
 
 
 def _bind_call(cls: Family, args: tuple, kwargs: dict) -> dict[str, Any]:
