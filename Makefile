@@ -76,9 +76,9 @@ test-core: $(CORE_STAMP)
 		$(ENV) $(CURDIR)/$(CORE_BIN)/python -m pytest -q -c $(CURDIR)/pyproject.toml --rootdir . $(CORE_DOCTESTS)
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 PYTHONPATH=src $(BIN)/mkdocs build --strict --quiet
 
-test: lint test-core
+test: lint test-core docs
 	$(ENV) $(BIN)/python -m pytest -q -n 2
 
 test-fast: lint
