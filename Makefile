@@ -77,6 +77,8 @@ test-core: $(CORE_STAMP)
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 PYTHONPATH=src $(BIN)/mkdocs build --strict --quiet
+	@! grep -rlE '<(link|script|img)[^>]+(href|src)="https?://' site || \
+		(echo "docs: the pages above load a font, script or image from the web"; exit 1)
 
 test: lint test-core docs
 	$(ENV) $(BIN)/python -m pytest -q -n 2
