@@ -50,11 +50,7 @@ OWNED_ELSEWHERE = {
 
 
 def mkdocs_options() -> dict:
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda *a: None)
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
     plugin = next(p["mkdocstrings"] for p in config["plugins"] if isinstance(p, dict) and "mkdocstrings" in p)
     return plugin["handlers"]["python"]["options"]
 
