@@ -78,3 +78,4 @@ class TorchOps(Ops):
 
 
 ops = TorchOps()
+"""The float64 namespace: ``schedule.evaluate(torch.arange(10.0), ops)`` evaluates on torch tensors."""

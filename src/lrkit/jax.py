@@ -87,6 +87,7 @@ class JaxOps(Ops):
 
 
 ops = JaxOps()
+"""The float32 namespace: ``schedule.evaluate(jnp.arange(10.0), ops)`` evaluates on JAX arrays."""
 
 
 class U32:
@@ -143,6 +144,8 @@ class JaxSchedule:
         object.__setattr__(self, "_ops", JaxOps(self.dtype))
 
     def __call__(self, count):
+        """``base * schedule(count)`` in ``dtype``: one value per element of ``count`` (an int, an array of
+        counts, or a traced value under ``jax.jit``). A NaN or negative concrete count is an error."""
         concrete = isinstance(count, (numbers.Real, np.ndarray)) and not isinstance(count, bool)
         if concrete and (np.any(np.isnan(count)) or np.any(np.asarray(count) < 0)):
             raise fail(_NAME, "count", "a step >= 0", count if isinstance(count, numbers.Real) else count.tolist())

@@ -154,6 +154,8 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         self._ops = KerasOps()
 
     def __call__(self, step):
+        """The lr at ``step`` (what the optimizer calls with its ``iterations``): ``base * schedule(step) * scale``,
+        in float32."""
         t = K.cast(step, "float32")
         value = self.schedule.evaluate(t, self._ops) * self.base
         return K.multiply(value, self.scale)

@@ -34,7 +34,8 @@ from .base import (
 
 __all__ = ["PASS_RATE", "SEEDS", "Cell", "Check", "ExperimentResult", "describe", "module", "names", "pass_rate", "run"]
 
-SEEDS = 10  # seeds per experiment unless ``seeds`` says otherwise
+SEEDS = 10
+"""Seeds per experiment unless ``seeds`` says otherwise (``lrkit experiment --seeds``)."""
 
 _MODULES = {
     "noisy-quadratic": "noisy_quadratic",

@@ -33,7 +33,8 @@ import numpy as np
 __all__ = ["PASS_RATE", "Cell", "Check", "ExperimentResult", "Progress", "cell_at", "fmt_num", "markdown_table",
            "over_seeds", "pass_rate", "rng", "share_gap", "sweep", "wilson", "write_outputs"]
 
-PASS_RATE = 0.8  # a claim holds when it held on at least this share of seeds
+PASS_RATE = 0.8
+"""A claim holds when it held on at least this share of seeds."""
 T = TypeVar("T")
 
 
@@ -127,6 +128,7 @@ class Cell:
         return ", ".join(f"{k}={fmt_num(v)}" for k, v in self.setting.items())
 
     def to_dict(self) -> dict[str, Any]:
+        """The setting, ``pass_rate``, ``holds``, ``passed_seeds`` and the cell's numbers, JSON-ready."""
         return {**self.setting, "pass_rate": self.pass_rate, "holds": self.holds,
                 "passed_seeds": [s for s, p in zip(self.seeds, self.passed) if p], **self.numbers}
 
@@ -154,6 +156,7 @@ class ExperimentResult:
 
     @property
     def seeds(self) -> list[int]:
+        """The seeds the claim was judged on (those of the default cell)."""
         return list(self.default.seeds)
 
     @property

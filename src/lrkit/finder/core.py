@@ -23,6 +23,7 @@ from .result import MIN_POINTS, RangeTestResult
 __all__ = ["MAX_STEPS", "MODES", "range_test", "run_sweep", "smooth_losses", "sweep_lrs"]
 
 MODES = ("exp", "linear")
+"""The sweep modes: ``"exp"`` spaces the lrs evenly in log-lr, ``"linear"`` evenly in lr (:func:`sweep_lrs`)."""
 MAX_STEPS = 1_000_000   # a sweep holds its lrs in memory; a range test needs hundreds of steps, not millions
 
 

@@ -19,6 +19,7 @@ __all__ = ["HEURISTICS", "MIN_POINTS", "READINGS", "RangeTestResult"]
 MIN_POINTS = h.MIN_POINTS
 READINGS = ("steepest", "valley", "min/10", "rise/4")   # read off the curve independently
 HEURISTICS = (*READINGS, "edge/3")                      # and the default's, built from them
+"""The names of :attr:`RangeTestResult.suggestions`: the four readings of the curve, then the default's ``edge/3``."""
 
 
 def _suggest(lrs, losses, smoothed, smooth, completed: bool) -> tuple[dict, dict, Reading | None]:

@@ -41,7 +41,8 @@ from ..checks import duration, fail, fmt, number
 from ..errors import SpecError
 from ..schedules import Schedule, constant, sequence, window
 
-Window = window  # the schedule that cuts a phase to its length, under its recipe name
+Window = window
+"""``lk.window`` under its recipe name: the schedule that cuts a phase to its length."""
 
 __all__ = ["Phase", "Window", "phased"]
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 from ..checks import fail, number
 from ..schedules import Schedule, constant, reciprocal
 
-Reciprocal = reciprocal  # ``scale / max(inner(t), floor)``, under its recipe name
+Reciprocal = reciprocal
+"""``lk.reciprocal`` under its recipe name: ``scale / max(inner(t), floor)``."""
 
 __all__ = ["KEEP", "Reciprocal", "weight_decay_schedule"]
 
