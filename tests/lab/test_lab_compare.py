@@ -116,7 +116,7 @@ def test_a_partial_or_a_callable_object_trains_like_the_function(user_train):
 def test_a_partial_or_a_callable_object_is_identified_by_its_code_and_its_arguments():
     import functools
 
-    from lrkit.lab.protocol import train_id
+    from lrkit.lab.identity import train_id
 
     def train(run, depth=1):
         return depth

@@ -191,7 +191,7 @@ def test_every_flag_is_a_setting_of_the_config_file():
 
     sub = next(a for a in build_parser()._actions if a.dest == "command").choices["compare"]
     flags = {a.dest for a in sub._actions if a.option_strings} - {"help"}
-    assert flags - set(SETTINGS) == {"set", "no_resume", "no_progress"}
+    assert flags - set(SETTINGS) == {"set", "no_resume", "no_progress", "fresh"}
     assert set(SETTINGS) - flags == {"retries", "resume"}  # and --config names the file, not run.config
 
 

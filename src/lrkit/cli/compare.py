@@ -5,7 +5,10 @@ schedule per family plus a plateau run. With ``--train FILE.py:FUNC`` (or
 ``MODULE:FUNC``): the user's own ``train(run)``. Writes ``results.json``,
 ``report.md``, ``report.html``, ``config.json``, PNG figures and ``runs/``
 into ``--out``. The last line printed is ``verdict: ...``. Exit status 0;
-1 when a run failed (the others go on and are reported); 2 for bad input.
+1 when a run failed (the others go on and are reported) or there is no
+verdict (no schedule completed); 2 for bad input (and for a job the guards
+stop: a validation metric that moves the wrong way for ``--mode``, a train
+that ignores the schedule); 130 when interrupted (finished runs are kept).
 """
 
 from __future__ import annotations
@@ -82,7 +85,9 @@ def register(sub) -> None:
     job.add_argument("--seed-offset", type=_whole0, metavar="K", help="first final seed (default 0)")
     job.add_argument("--tune-seeds", type=positive_int, metavar="N",
                      help="seeds of each tuning run (default 1 adaptive, 2 full)")
-    job.add_argument("--mode", choices=("max", "min"), help="max: val/test are scores (default); min: losses")
+    job.add_argument("--mode", choices=("max", "min"),
+                     help="max: val/test are scores (default; the job stops if val falls as training goes on, unless "
+                          "--mode max is given); min: losses")
     job.add_argument("--protocol", choices=("adaptive", "full"),
                      help="adaptive (default): lr search and seeds where the decision is open; full: every run")
     job.add_argument("--budget", type=positive_int, metavar="EPOCHS", help="the most epochs the job may train")
@@ -98,6 +103,10 @@ def register(sub) -> None:
     eng.add_argument("--workers", type=positive_int, metavar="N", help="local worker processes (default: this one)")
     eng.add_argument("--address", metavar="ADDR", help="Ray cluster address (default RAY_ADDRESS, else a local Ray)")
     eng.add_argument("--resources", metavar="cpu=1,gpu=1", help="Ray resources of each run")
+    eng.add_argument("--threads", type=positive_int, metavar="N",
+                     help="BLAS/OpenMP/torch threads of each run (default 1: small models run fastest so)")
+    eng.add_argument("--run-timeout", type=positive_float, metavar="SECONDS",
+                     help="fail a run that has not finished after SECONDS")
     blt = p.add_argument_group("the built-in training (without --train)")
     blt.add_argument("--data", metavar="digits|mnist1d|PATH.npz", help="data set (default digits)")
     blt.add_argument("--model", choices=("mlp", "cnn1d", "linear"), help="model (default mlp)")
@@ -109,6 +118,9 @@ def register(sub) -> None:
     out.add_argument("--config", metavar="FILE", help="YAML or JSON file with the same keys (OUT/config.json re-runs)")
     out.add_argument("--out", metavar="DIR", help="output folder (default lrkit-out)")
     out.add_argument("--no-resume", action="store_true", help="train every run again, ignoring OUT/runs")
+    out.add_argument("--fresh", action="store_true", help="delete the finished runs in OUT/runs first")
+    out.add_argument("--code-version", dest="version", metavar="TEXT",
+                     help="a version of your training code (part of every run's key: a new one retrains)")
     out.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     p.set_defaults(run=run)
 
@@ -137,6 +149,22 @@ def _values(args) -> dict:
     return values
 
 
+def _folder(path: str) -> None:
+    """``--out`` must be a folder this user can write; checked before anything trains."""
+    from ..errors import SpecError
+
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise SpecError(f"--out must be a folder; {path!r} is a file")
+    parent = path
+    while parent and not os.path.exists(parent):  # the nearest folder that exists: it will hold the new ones
+        parent = os.path.dirname(parent.rstrip(os.sep))
+    parent = parent or "."
+    if not os.path.isdir(parent):
+        raise SpecError(f"--out {path}: {parent!r} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SpecError(f"--out {path}: the folder {parent!r} is not writable")
+
+
 def run(args) -> int:
     from ..errors import SpecError
     from ..lab.config import normalise
@@ -148,7 +176,13 @@ def run(args) -> int:
     except SpecError as e:
         raise SpecError(f"--config {args.config}: {e}" if args.config else str(e)) from None
     kwargs.setdefault("out", "lrkit-out")
-    result = compare(**kwargs, resume=not args.no_resume, progress=not args.no_progress)
+    _folder(kwargs["out"])
+    try:
+        result = compare(**kwargs, resume=not args.no_resume, progress=not args.no_progress, fresh=args.fresh)
+    except KeyboardInterrupt:
+        print(f"interrupted: the runs that finished are kept in {os.path.join(kwargs['out'], 'runs')}; "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
     failed = result.failed_runs
     s, c = result.setup, result.setup["cost"]
     print(f"{c['runs_this_job']} runs trained, {c['runs_resumed']} resumed, in {s['wall_time']:.1f} s; "
@@ -160,4 +194,4 @@ def run(args) -> int:
               f"first: {first.name} lr {first.lr:g} seed {first.seed}: {failed[0].error}",
               file=sys.stderr)
     print(f"verdict: {result.headline}")
-    return 1 if failed else 0
+    return 1 if failed or result.verdict.best is None else 0

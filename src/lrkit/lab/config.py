@@ -61,14 +61,14 @@ DEFAULT_PLATEAU: dict[str, Any] = {"schedule": "constant()", "plateau": {"factor
 #: The keys of compare() (and of config files, with ``-`` or ``_``).
 KEYS = ("train", "schedule", "lr", "lrs", "epochs", "seeds", "seed_offset", "tune_seeds", "mode", "protocol",
         "budget", "engine", "workers", "address", "resources", "retries", "prune", "steps_per_epoch", "config",
-        "metric", "out", "resume")
+        "metric", "out", "resume", "version", "threads", "run_timeout")
 #: The settings of the built-in training (its ``run.config``) and their defaults; they may stand at the top level.
 BUILTIN_DEFAULTS: dict[str, Any] = {"data": "digits", "model": "mlp", "optimizer": "sgd", "batch_size": 64,
                                     "momentum": 0.9, "weight_decay": 0.0}
 BUILTIN_KEYS = tuple(BUILTIN_DEFAULTS)
 _PLATEAU_KEYS = ("plateau", "plateau_factor", "plateau_patience")
 #: Every key a config file may hold; ``lrkit compare`` has a flag of the same name for each but ``config``,
-#: ``retries`` and ``resume`` (``--config`` names the file; ``--no-resume``).
+#: ``retries``, ``resume`` (``--config`` names the file; ``--no-resume``) and ``version`` (``--code-version``).
 SETTINGS = KEYS + BUILTIN_KEYS + _PLATEAU_KEYS
 
 

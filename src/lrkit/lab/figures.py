@@ -32,13 +32,22 @@ FIGURES = {
     "tuning.png": "Tuning: the validation metric after the last epoch against the lr (mean over the tuning seeds); "
                   "the dot is the chosen lr; a triangle marks a point below the plotted range (e.g. diverged). "
                   "Top group in colour, the rest grey.",
-    "differences.png": "Paired difference to the best schedule on the test metric: mean and 95% confidence interval "
-                       "(bar), each seed (small dots). Top group in colour.",
+    "differences.png": "Paired difference to the best schedule on the test metric: mean and its interval adjusted "
+                       "for every comparison (bar; out of the top group when it does not reach 0), each seed (small "
+                       "dots). Top group in colour.",
     "curves.png": "Validation metric per epoch of the final runs: each seed (thin) and the mean (thick); dashed "
                   "grey: the best schedule's mean.",
-    "lr.png": "The learning rate of each schedule's final runs (its chosen lr times the schedule).",
+    "lr.png": "The learning rate of each schedule's final runs (its chosen lr times the schedule); for a plateau "
+              "run, dotted: the lr it really used per epoch (the plateau's cuts, first final seed).",
 }
 _GREY = "#9a9a9a"
+
+
+def _wrapped(name: str, width: int = 38) -> str:
+    """A long schedule name on several lines (a legend shows it whole)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(name, width, break_long_words=True, break_on_hyphens=False)) or name
 
 
 def _short(name: str, n: int = 42) -> str:
@@ -113,7 +122,7 @@ def tuning(entries: list[Entry], v: Verdict, lrs: list[float]) -> bytes:
         ys = np.where(out, floor, ys) if floor is not None else ys
         strong = e.in_top_group
         c, lw, a = colours[e.name], (2.0 if strong else 0.9), (1.0 if strong else 0.55)
-        ax.plot(xs, ys, dashes[e.name], color=c, lw=lw, alpha=a, label=_short(e.name) if strong else None,
+        ax.plot(xs, ys, dashes[e.name], color=c, lw=lw, alpha=a, label=_wrapped(e.name) if strong else None,
                 zorder=3 if strong else 2)
         ax.plot(np.array(xs)[out], ys[out], "v" if sign > 0 else "^", color=c, ms=5, alpha=a, clip_on=False)
         if e.lr is not None:
@@ -159,7 +168,7 @@ def differences(entries: list[Entry], v: Verdict) -> bytes:
         label.set_color("black" if e.in_top_group else "#777777")
         label.set_fontweight("bold" if e.in_top_group else "normal")
     ax.set_xlabel(f"difference to {_short(v.best or '', 30)} ({'points of ' if pct else ''}{v.metric}; "
-                  "p: Holm-adjusted)")
+                  "p: adjusted)")
     ax.grid(alpha=0.3, axis="x")
     return _png(fig)
 

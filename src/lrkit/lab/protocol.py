@@ -6,8 +6,6 @@ Which runs are trained, and in what order, is the policy's business
 
 from __future__ import annotations
 
-import functools
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +17,7 @@ from ..spec import parse
 from .run import Task
 from .store import run_key
 
-__all__ = ["PLATEAU_FIELDS", "PROTOCOLS", "Candidate", "Choice", "Design", "candidate", "lr_grid", "train_id"]
+__all__ = ["PLATEAU_FIELDS", "PROTOCOLS", "Candidate", "Choice", "Design", "candidate", "lr_grid"]
 
 PLATEAU_FIELDS = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_scale", "eps")
 GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -84,25 +82,6 @@ def lr_grid(lr: Any = None, lrs: Any = None, where: str = "compare") -> list[flo
     return [float(f"{lr * f:.12g}") for f in GRID]
 
 
-def train_id(train: Any) -> dict:
-    """What identifies a training function in a run's key: its name and the hash of its source. For a
-    ``functools.partial`` its function's, plus the bound arguments; for a callable object its class's,
-    plus the object's attributes (a different argument or attribute is a different run)."""
-    target, extra = train, ""
-    if isinstance(train, functools.partial):
-        target, extra = train.func, repr((train.args, sorted(train.keywords.items())))
-    elif not inspect.isroutine(train) and not inspect.isclass(train):
-        target, extra = type(train), repr(sorted(vars(train).items())) if hasattr(train, "__dict__") else ""
-    name = f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', repr(target))}"
-    try:
-        source = inspect.getsource(target) + extra
-    except (OSError, TypeError):
-        source = name + extra
-    import hashlib
-
-    return {"train": name, "code": hashlib.sha256(source.encode()).hexdigest()[:16]}
-
-
 @dataclass(frozen=True)
 class Choice:
     """The lr chosen for one schedule, and the tuning curve it was chosen from."""
@@ -141,7 +120,7 @@ class Design:
                     "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch, "config": self.config}
         pool = f"{phase}|{c.schedule}|{c.plateau}"
         return Task(run_key(identity), c.name, c.schedule, c.plateau, lr, seed, self.epochs, dict(self.config),
-                    self.steps_per_epoch, f"{pool}|{lr!r}", phase, pool)
+                    self.steps_per_epoch, f"{pool}|{lr!r}", phase, pool, run_key(self.code))
 
     def candidate(self, name: str) -> Candidate:
         return next(c for c in self.candidates if c.name == name)

@@ -29,7 +29,7 @@ __all__ = ["markdown", "page", "write_report"]
 
 def markdown(doc: Document, images: list[str]) -> str:
     """``report.md``: the document in Markdown, the figures as links to the PNGs beside it."""
-    out = [f"# {doc.title}", "", doc.lead, "", f"`verdict: {doc.verdict}`", ""]
+    out = [f"# {doc.title}", "", doc.lead, ""]
     if doc.warnings:
         out += ["## Warnings", "", *[f"- {w}" for w in doc.warnings], ""]
     out += ["| " + " | ".join(doc.columns) + " |",
@@ -79,7 +79,6 @@ def page(doc: Document, images: dict[str, bytes]) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(doc.title)}</title><style>{_CSS}</style></head>
 <body><h1>{html.escape(doc.title)}</h1>
 <p class="verdict">{_inline(doc.lead)}</p>
-<p class="line">verdict: {html.escape(doc.verdict)}</p>
 {warn}
 <table><thead><tr>{head}</tr></thead>
 <tbody>

@@ -20,16 +20,43 @@ import math
 import numbers
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeGuard
 
 from ..checks import fail, integer
 from ..errors import SpecError
 
-__all__ = ["Pruned", "Record", "Run", "Task", "execute", "fingerprint", "seeded"]
+__all__ = ["Pruned", "Record", "Run", "RunTimeout", "Task", "deadline", "execute", "fingerprint", "seeded"]
 
 STATUSES = ("done", "failed", "pruned")
+
+
+class RunTimeout(Exception):
+    """Raised inside a run that passed ``run_timeout`` seconds: the run is failed with this message."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`RunTimeout` in this (main) thread after ``seconds`` (None: no limit); restores the
+    previous SIGALRM handler and timer after."""
+    import signal
+    import threading
+
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise RunTimeout(f"the run passed run_timeout={seconds:g} s and was stopped")
+
+    before = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
 
 
 class Pruned(Exception):
@@ -56,6 +83,7 @@ class Task:
     group: str = ""
     phase: str = "final"
     pool: str = ""  # the (phase, schedule, plateau) of the group: pruning compares the lrs of one pool
+    code: str = ""  # the hash of the training code and its declared version (lrkit.lab.identity)
 
 
 @dataclass
@@ -78,6 +106,8 @@ class Record:
     error: str | None = None
     wall_time: float = 0.0
     attempts: int = 1
+    used_schedule: bool = True  # train read run.schedule or called run.bind (False: it never looked at it)
+    bound_steps: int | None = None  # the steps per epoch its schedule was bound to (given to compare or run.bind)
 
     @property
     def vals(self) -> list[float]:
@@ -201,6 +231,7 @@ class Run:
         self._channel = channel
         self._stopped = False
         self._schedule = None
+        self.used_schedule = False
         self.plateau = None
         if task.plateau is not None:
             from ..plateau import Plateau
@@ -218,6 +249,7 @@ class Run:
         ``run.bind(len(train_loader))``.
         """
         spe = integer("Run.bind", "steps_per_epoch", steps_per_epoch, ge=1)
+        self.used_schedule = True
         self.steps_per_epoch = spe
         self._schedule = self._unbound().bind(total_steps=self.epochs * spe, steps_per_epoch=spe)
         return self._schedule
@@ -230,6 +262,7 @@ class Run:
     @property
     def schedule(self) -> Any:
         """The schedule bound to this run (see the class doc)."""
+        self.used_schedule = True
         if self._schedule is None:
             if self.steps_per_epoch is not None:
                 return self.bind(self.steps_per_epoch)
@@ -316,7 +349,8 @@ def _reseed(d: Any, seed: int) -> Any:
 def outcome(run: Run, value: Any, started: float, error: BaseException | None = None) -> Record:
     """The record of ``run`` after ``train`` returned ``value`` (or raised ``error``)."""
     rec = Record(run.task, "done", list(run.history), {}, dict(run.fingerprints),
-                 wall_time=time.perf_counter() - started)
+                 wall_time=time.perf_counter() - started, used_schedule=run.used_schedule,
+                 bound_steps=run.steps_per_epoch)
     if isinstance(error, Pruned) or (error is None and run.stopped):
         rec.status = "pruned"
     elif error is not None:
@@ -347,18 +381,27 @@ def _message(e: BaseException) -> str:
     """``Type: message (file:line in function)`` of the innermost frame."""
     tb = traceback.extract_tb(e.__traceback__)
     where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
+    if isinstance(e, SystemExit):
+        return f"SystemExit: train called sys.exit({e.code!r}){where}"[:500]
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}{where}"[:500]
 
 
-def execute(train: Callable[[Run], Any], task: Task, channel: Any = None) -> Record:
-    """Run ``train(Run(task))``; return its :class:`Record` (never raises, except ``KeyboardInterrupt``)."""
+def execute(train: Callable[[Run], Any], task: Task, channel: Any = None, timeout: float | None = None) -> Record:
+    """Run ``train(Run(task))``; return its :class:`Record`.
+
+    An exception raised by ``train``, ``SystemExit`` included (``sys.exit()`` in the user's code), is that
+    run's failure: the record says so and the job goes on; so is a run that passes ``timeout`` seconds
+    (:func:`deadline`, in the process's main thread). Only ``KeyboardInterrupt`` (Ctrl-C) propagates: it
+    stops the job.
+    """
     run = Run(task, channel)
     started = time.perf_counter()
     if channel is not None and channel.stopped(task):  # its (schedule, lr) was pruned before it started
         return outcome(run, None, started, Pruned("pruned before it started"))
     try:
-        value = train(run)
-    except Exception as e:  # noqa: BLE001 - the run's failure is its record, the job goes on
+        with deadline(timeout):
+            value = train(run)
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - the run's failure is its record, the job goes on
         return outcome(run, None, started, e)
     return outcome(run, value, started)

@@ -24,7 +24,10 @@ The verdict (``alpha = 0.05``, the familywise error rate):
 **Under-trained** (a flag, fixed before any run): the mean validation curve of
 a schedule's final runs (oriented so that higher is better) gained more than 5% of
 its whole range over the last quarter of the run (``k = max(1, round(epochs / 4))``
-reports). **lr at the edge**: the chosen lr is the smallest or largest tried.
+reports), and the schedule does not anneal at the end (its multiplier at the
+last step is more than half its largest): a schedule that cools down (``cosine``,
+``wsd``, ``linear`` to 0) improves at the end by design, which says nothing of
+its length. **lr at the edge**: the chosen lr is the smallest or largest tried.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 from .policy import Plan
 from .protocol import Design
 from .run import Record, Task
-from .stats import ALPHA, Looks, adjusted_means, pairs_at, top_group
+from .stats import ALPHA, Looks, adjusted_means, top_group
 
 __all__ = ["ALPHA", "Entry", "Verdict", "decide", "ranked", "summarise", "under_trained"]
 
@@ -198,7 +201,23 @@ def _errors(recs: list[Record], phase: str) -> list[dict]:
             for r in recs if r.status == "failed"]
 
 
-def _final(e: Entry, tasks: list[Task], records: dict[str, Record], mode: str) -> None:
+def anneals(schedule: str, epochs: int, spe: int | None) -> bool:
+    """The schedule's multiplier at the last step of the run is at most half its largest (it cools down).
+
+    >>> anneals("cosine('100%')", 10, 20), anneals("constant()", 10, 20), anneals("wsd('100%', '5%', '20%')", 10, 20)
+    (True, False, True)
+    """
+    import numpy as np
+
+    from .run import seeded
+
+    steps = spe or 100  # a nominal 100 steps per epoch when the run's is unknown: '%' and 'rest' need no more
+    values = seeded(schedule, 0).bind(total_steps=epochs * steps, steps_per_epoch=steps).values(
+        np.arange(epochs * steps, dtype=np.float64))
+    return bool(values[-1] <= 0.5 * values.max())
+
+
+def _final(e: Entry, tasks: list[Task], records: dict[str, Record], mode: str, cools: bool) -> None:
     recs = [records[t.key] for t in tasks if t.key in records]
     e.seeds = [t.seed for t in tasks]
     e.errors += _errors(recs, "final")
@@ -219,7 +238,7 @@ def _final(e: Entry, tasks: list[Task], records: dict[str, Record], mode: str) -
     mean = e.mean = math.fsum(vs) / len(vs)
     e.sd = math.sqrt(math.fsum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) if len(vs) > 1 else None
     e.curve = _curve(recs)
-    e.under_trained = under_trained([v for v in e.curve if v is not None], mode) if None not in e.curve else False
+    e.under_trained = not cools and None not in e.curve and under_trained([v for v in e.curve if v is not None], mode)
 
 
 def summarise(design: Design, plan: Plan, records: dict[str, Record], metric: str) -> tuple[list[Entry], Verdict]:
@@ -233,12 +252,8 @@ def summarise(design: Design, plan: Plan, records: dict[str, Record], metric: st
         if ch.lr is None:
             e.status = ch.status
         else:
-            _final(e, plan.finals.get(c.name, []), records, design.mode)
+            spe = design.steps_per_epoch or next((r.bound_steps for r in records.values() if r.bound_steps),
+                                                 None)
+            _final(e, plan.finals.get(c.name, []), records, design.mode, anneals(c.schedule, design.epochs, spe))
         entries.append(e)
     return entries, decide(entries, mode=design.mode, metric=metric, looks=plan.looks)
-
-
-def constant_differences(a: list[float], b: list[float]) -> bool:
-    """Every paired difference equal and non-zero (the exact sign test decides such a pair)."""
-    n = min(len(a), len(b))
-    return n > 1 and bool(pairs_at([a[:n], b[:n]], n).se[0, 1] == 0.0) and a[0] != b[0]

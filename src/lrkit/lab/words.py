@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .verdict import Entry, Verdict
 
-__all__ = ["flags", "headline", "paragraph", "show"]
+__all__ = ["edge_warning", "flags", "headline", "paragraph", "show"]
 
 
 def show(v: float | None, metric: str, *, diff: bool = False) -> str:
@@ -104,6 +104,9 @@ def paragraph(v: Verdict, entries: list[Entry]) -> str:
         names = [e.name for e in entries if e.status == status]
         if names and not (status == "failed" and v.blocked_by):
             parts.append(f"{_names(names)}: {what}.")
+    edge = edge_warning(v, entries)
+    if edge:
+        parts.append(f"**Caution**: {edge}.")
     under = [e.name for e in compared if e.under_trained]
     if under:
         parts.append(f"Still improving at the last epoch (under-trained; more epochs might change the ranking): "
@@ -123,3 +126,15 @@ def flags(e: Entry) -> list[str]:
     if e.errors and e.status != "failed":
         out.append(f"{len(e.errors)} tuning run{'s' if len(e.errors) > 1 else ''} failed")
     return out
+
+
+def edge_warning(v: Verdict, entries: list[Entry]) -> str | None:
+    """None, or the warning that the verdict rests on lrs at the edge of what was tried (the best lr of those
+    schedules may lie beyond it, and with it another verdict)."""
+    edge = [e.name for e in entries if e.status == "compared" and e.lr_at_edge]
+    if not edge:
+        return None
+    some = "its" if len(edge) == 1 else "their"
+    return (f"the verdict rests on lrs at the edge of what was tried: the lr of {_names(edge)} is the smallest or "
+            f"largest tried, so {some} best lr may lie beyond it and the verdict could change with a wider grid "
+            "(--lrs)")

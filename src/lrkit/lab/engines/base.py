@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from ..pruning import Pruner
 from ..run import Record, Task
 
-__all__ = ["Channel", "Engine", "Monitor", "thread_env"]
+__all__ = ["Channel", "Engine", "Monitor", "limited", "thread_env"]
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                     "NUMEXPR_NUM_THREADS")
@@ -22,6 +23,32 @@ def thread_env(threads: int = 1) -> dict[str, str]:
     '2'
     """
     return dict.fromkeys(THREAD_VARIABLES, str(threads))
+
+
+@contextlib.contextmanager
+def limited(threads: int | None) -> Iterator[None]:
+    """Inside the block, torch (when the process has imported it) and the BLAS / OpenMP pools run on ``threads``
+    threads (None: as they are); the caller's settings come back after. A small model on a shared CPU runs
+    many times faster on one thread than on the default of one per core."""
+    if threads is None:
+        yield
+        return
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pools: Any = contextlib.nullcontext()
+    else:
+        pools = threadpool_limits(limits=threads)
+    try:
+        if torch is not None:
+            torch.set_num_threads(threads)
+        with pools:
+            yield
+    finally:
+        if torch is not None and before is not None:
+            torch.set_num_threads(before)
 
 
 class Engine(Protocol):

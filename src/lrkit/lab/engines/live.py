@@ -40,7 +40,7 @@ class FileChannel:
         return os.path.exists(os.path.join(self.live, f"stop-{fingerprint(task.group)}"))
 
 
-def work(train_ref: tuple[str, Any], task: Task, live: str, parent: int) -> Record | None:
+def work(train_ref: tuple[str, Any], task: Task, live: str, parent: int, timeout: float | None = None) -> Record | None:
     """In a worker: resolve the training function, run the task (None when the job's process is gone)."""
     open(os.path.join(live, f"{task.key}.started"), "w").close()
     kind, value = train_ref
@@ -51,7 +51,7 @@ def work(train_ref: tuple[str, Any], task: Task, live: str, parent: int) -> Reco
     else:
         train = value
     try:
-        return execute(train, task, FileChannel(live, parent))
+        return execute(train, task, FileChannel(live, parent), timeout)
     except Orphaned:
         return None
 
@@ -73,6 +73,13 @@ class Live:
 
     def started(self, task: Task) -> bool:
         return os.path.exists(os.path.join(self.folder, f"{task.key}.started"))
+
+    def started_at(self, task: Task) -> float | None:
+        """When the run began (its ``.started`` file's time), None if it has not."""
+        try:
+            return os.path.getmtime(os.path.join(self.folder, f"{task.key}.started"))
+        except OSError:
+            return None
 
     def reports(self, task: Task) -> list[tuple[int, dict]]:
         """The whole new report lines of ``task`` since the last call (a line being written waits)."""

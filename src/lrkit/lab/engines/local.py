@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from ..run import Record, Run, Task, execute, outcome
-from .base import Direct, Monitor
+from .base import Direct, Monitor, limited
 
 __all__ = ["BATCH", "LocalEngine"]
 
@@ -18,15 +18,18 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, train: Callable, *, batch: bool = True) -> None:
+    def __init__(self, train: Callable, *, batch: bool = True, threads: int | None = 1,
+                 timeout: float | None = None) -> None:
         self.train = train
         self.batch = getattr(train, "batch", None) if batch else None
+        self.threads, self.timeout = threads, timeout
 
     def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Record], None]) -> None:
         channel = Direct(monitor)
         if self.batch is None:
             for task in tasks:
-                on_record(execute(self.train, task, channel))
+                with limited(self.threads):
+                    on_record(execute(self.train, task, channel, self.timeout))
             return
         for lo in range(0, len(tasks), BATCH):
             chunk = []

@@ -97,8 +97,8 @@ class _Channel:
         return ray.get(self.actor.is_stopped.remote(task.group))
 
 
-def _work(train: Callable, task: Task, actor: Any) -> Record:
-    return execute(train, task, _Channel(actor))
+def _work(train: Callable, task: Task, actor: Any, timeout: float | None = None) -> Record:
+    return execute(train, task, _Channel(actor), timeout)
 
 
 def _ray_options(resources: dict | None, retries: int) -> dict:
@@ -121,7 +121,8 @@ class RayEngine:
     name = "ray"
 
     def __init__(self, train: Callable, *, address: str | None = None, resources: dict | None = None,
-                 retries: int = 2) -> None:
+                 retries: int = 2, timeout: float | None = None) -> None:
+        self.timeout = timeout
         try:
             import ray
         except ImportError:
@@ -147,7 +148,7 @@ class RayEngine:
         ray = self.ray
         by_key = {t.key: t for t in tasks}
         train_ref = ray.put(self.train)
-        refs = {self.remote.remote(train_ref, t, self.actor): t for t in tasks}
+        refs = {self.remote.remote(train_ref, t, self.actor, self.timeout): t for t in tasks}
         with _driver_threads():
             while refs:
                 ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.25)

@@ -88,6 +88,14 @@ class Retries:
                 failed.append(self._failed(t, "the worker process died"))
         return failed
 
+    def timed_out(self, task: Task, others: list[Task], started: Collection[str], seconds: float) -> Record:
+        """``task`` ran past its deadline and its worker was stopped: it fails (no retry, it would hang again);
+        the runs in flight beside it (``started``: those that had begun) are queued again."""
+        for t in others:
+            self.attempts[t.key] -= t.key not in started
+            self.queue.append(t)
+        return self._failed(task, f"RunTimeout: the run passed run_timeout={seconds:g} s and its worker was stopped")
+
     def _failed(self, t: Task, why: str) -> Record:
         rec = Record(t, "failed", error=why)
         rec.attempts = self.attempts[t.key]

@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from .retry import Retries
 __all__ = ["IDLE", "WorkerEngine"]
 
 IDLE = 30  # seconds before an idle worker process exits
+GRACE = 30  # seconds past run_timeout before a run stuck outside Python has its worker stopped
 
 
 class WorkerEngine:
@@ -31,8 +33,9 @@ class WorkerEngine:
     name = "local"
 
     def __init__(self, train_ref: tuple[str, Any], workers: int, *, out: str | None, threads: int = 1,
-                 retries: int = 2) -> None:
+                 retries: int = 2, timeout: float | None = None) -> None:
         self.train_ref, self.workers, self.threads, self.retries = train_ref, workers, threads, retries
+        self.timeout = timeout
         self.tmp = tempfile.mkdtemp(prefix="lrkit-live-") if out is None else None
         folder = self.tmp or os.path.join(str(out), "runs", ".live")
         shutil.rmtree(folder, ignore_errors=True)
@@ -50,7 +53,7 @@ class WorkerEngine:
 
     def _submit(self, task: Task) -> Any:
         self.live.reset(task)
-        return self._pool().submit(work, self.train_ref, task, self.live.folder, os.getpid())
+        return self._pool().submit(work, self.train_ref, task, self.live.folder, os.getpid(), self.timeout)
 
     def run(self, tasks: list[Task], monitor: Monitor, on_record: Callable[[Record], None]) -> None:
         """Train ``tasks`` on the workers; a worker that dies is blamed as :mod:`.retry` says."""
@@ -75,6 +78,14 @@ class WorkerEngine:
                     self._poll([task], monitor)
                     rec.attempts = book.attempts[task.key]
                     on_record(rec)
+                hung = self._hung(list(pending.values()))
+                if hung is not None:  # it ignored its own deadline (stuck outside Python): stop its worker
+                    self.close_pool()
+                    others = [t for t in pending.values() if t is not hung]
+                    pending = {}
+                    begun = {t.key for t in others if self.live.started(t)}
+                    on_record(book.timed_out(hung, others, begun, self.timeout or 0.0))
+                    continue
                 if broken:  # stop the old pool first: a worker may have taken a run after the break
                     self.close_pool()
                     in_flight = broken
@@ -91,6 +102,17 @@ class WorkerEngine:
         except BaseException:
             self.close(kill=True)
             raise
+
+    def _hung(self, tasks: list[Task]) -> Task | None:
+        """A run past its deadline and a grace of :data:`GRACE` seconds (its own alarm did not stop it)."""
+        if self.timeout is None:
+            return None
+        now = time.time()
+        for t in tasks:
+            began = self.live.started_at(t)
+            if began is not None and now - began > self.timeout + GRACE:
+                return t
+        return None
 
     def _poll(self, tasks: list[Task], monitor: Monitor) -> None:
         for task in tasks:

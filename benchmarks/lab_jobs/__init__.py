@@ -1,0 +1,1 @@
+"""Training functions for the lab's benchmarks (user functions of other kinds than the built-in classifiers)."""
