@@ -28,7 +28,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from lab_jobs.regression import train as regression  # noqa: E402
-
 from lrkit.lab import compare  # noqa: E402
 
 REF_OFFSET = 5000  # the reference's seeds: 5000 .. 5000 + ref-seeds (and its tuning seed after them)
