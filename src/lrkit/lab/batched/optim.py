@@ -30,17 +30,6 @@ def _column(values: np.ndarray, ndim: int):
     return torch.from_numpy(values.astype(np.float32)).view((len(values),) + (1,) * (ndim - 1))
 
 
-def _per_model(where: str, name: str, values: Any, k: int) -> np.ndarray:
-    """One float64 value per model, each finite and >= 0 (a single value is every model's)."""
-    try:
-        a = np.broadcast_to(np.asarray(values, dtype=np.float64), (k,))
-    except (TypeError, ValueError):
-        a = np.full(k, np.nan)
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise fail(where, name, f"one number >= 0 or one per model ({k})", values)
-    return a
-
-
 class _Stacked:
     """What SGD and AdamW share: the stacked parameters, per-parameter state, dropping models."""
 
@@ -68,11 +57,17 @@ class _Stacked:
         self.params = [pick(p) for p in self.params]
         self.state = {name: [pick(t) for t in ts] for name, ts in self.state.items()}
 
-    def _decay(self, weight_decay: Any) -> np.ndarray:
-        return self._per_model("weight_decay", self.weight_decay if weight_decay is None else weight_decay)
-
-    def _per_model(self, name: str, values: Any) -> np.ndarray:
-        return _per_model(f"{type(self).__name__}.step", name, values, self.models)
+    def _per_model(self, name: str, values: Any, default: float | None = None) -> np.ndarray:
+        """One float64 value per model, each finite and >= 0 (one value is every model's; None: ``default``)."""
+        values = default if values is None else values
+        try:
+            a = np.broadcast_to(np.asarray(values, dtype=np.float64), (self.models,))
+        except (TypeError, ValueError):
+            a = np.full(self.models, np.nan)
+        if not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise fail(f"{type(self).__name__}.step", name, f"one number >= 0 or one per model ({self.models})",
+                       values)
+        return a
 
 
 class SGD(_Stacked):
@@ -101,7 +96,7 @@ class SGD(_Stacked):
         the optimizer's own)."""
         import torch
 
-        lr, wd = self._per_model("lr", lr), self._decay(weight_decay)
+        lr, wd = self._per_model("lr", lr), self._per_model("weight_decay", weight_decay, self.weight_decay)
         bufs = self.state["momentum_buffer"]
         with torch.no_grad():
             for i, (p, g) in enumerate(zip(self.params, grads)):
@@ -149,7 +144,7 @@ class AdamW(_Stacked):
         the optimizer's own)."""
         import torch
 
-        lr, wd = self._per_model("lr", lr), self._decay(weight_decay)
+        lr, wd = self._per_model("lr", lr), self._per_model("weight_decay", weight_decay, self.weight_decay)
         self.count += 1
         b1, b2 = self.betas
         shrink = 1 - lr * wd                                  # float64, as torch's Python floats
