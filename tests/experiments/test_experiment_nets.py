@@ -1,5 +1,6 @@
-"""The experiments' batched training code against torch itself: its optimizers against
-``torch.optim``, its nets against ``torch.nn``, its sharpness against the exact Hessian."""
+"""The experiments' stacked nets against torch itself: their forward against ``torch.nn``, their training
+(through the lab's batched module, whose update rules tests/lab/test_lab_batched.py checks against
+``torch.optim``) against each net trained alone, their sharpness against the exact Hessian."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrkit.experiments.nets import SGD, AdamW, Nets, batch_order, sharpness, train
+from lrkit.experiments.nets import Nets, sharpness, train
+from lrkit.lab.batched import SGD, AdamW, step_orders
 
 SIZES = [5, 7, 3]
 
@@ -43,34 +45,24 @@ def test_forward_and_loss_equal_torch_nn():
     torch.testing.assert_close(nets.params[-1][2], 3 * nets.params[-1][0])
 
 
-@pytest.mark.parametrize("kind", ["sgd", "sgd-momentum", "adamw"])
-def test_optimizers_equal_torch_optim(kind):
-    """Two nets side by side with their own lr (and wd) per step, against torch.optim per net."""
-    nets = Nets(SIZES, [3, 4])
-    refs = [_module(nets, r) for r in range(2)]
-    lrs = np.array([[0.1, 0.05], [0.07, 0.02], [0.2, 0.01], [0.05, 0.3]])
-    wds = np.array([[0.0, 0.5], [0.1, 0.5], [0.3, 1.0], [0.2, 0.0]])
-    if kind == "adamw":
-        opt = AdamW(nets.params)
-        topts = [torch.optim.AdamW(m.parameters(), lr=1.0, weight_decay=0.0) for m in refs]
-    else:
-        mom = 0.9 if kind == "sgd-momentum" else 0.0
-        opt = SGD(nets.params, momentum=mom)
-        topts = [torch.optim.SGD(m.parameters(), lr=1.0, momentum=mom) for m in refs]
-    for t in range(4):
-        x, y = _data(seed=t)
-        loss = nets.losses(x.expand(2, *x.shape), y.expand(2, -1))
-        grads = torch.autograd.grad(loss.sum(), nets.params)
-        opt.step(grads, lrs[t], wds[t] if kind == "adamw" else None)
-        for r, (m, o) in enumerate(zip(refs, topts)):
-            for g in o.param_groups:
-                g["lr"] = float(lrs[t, r])
-                if kind == "adamw":
-                    g["weight_decay"] = float(wds[t, r])
-            o.zero_grad()
-            torch.nn.functional.cross_entropy(m(x), y).backward()
-            o.step()
+def test_training_equals_each_net_trained_alone_by_torch():
+    """Three nets (two share a seed) with their own lr and weight decay per step: each ends where a
+    torch.nn copy trained alone on its batches by torch.optim.AdamW ends."""
+    nets = Nets(SIZES, [3, 4, 3])
+    refs = [_module(nets, r) for r in range(3)]
+    x, y = _data(60)
+    order = step_orders([3, 4, 3], 60, 12, 8)
+    lrs = np.linspace(0.02, 0.005, 24).reshape(8, 3)
+    wds = np.tile([0.0, 0.5, 2.0], (8, 1))
+    train(nets, x.numpy(), y.numpy(), order, lrs, AdamW(nets.params), wds=wds)
     for r, m in enumerate(refs):
+        opt = torch.optim.AdamW(m.parameters(), lr=1.0)
+        for t in range(8):
+            opt.param_groups[0].update(lr=float(lrs[t, r]), weight_decay=float(wds[t, r]))
+            opt.zero_grad()
+            idx = torch.from_numpy(order[t, r])
+            torch.nn.functional.cross_entropy(m(x[idx]), y[idx]).backward()
+            opt.step()
         torch.testing.assert_close(nets.params[0][r], m[0].weight.detach().T, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(nets.params[-1][r, 0], m[-1].bias.detach(), rtol=1e-5, atol=1e-6)
 
@@ -78,22 +70,13 @@ def test_optimizers_equal_torch_optim(kind):
 def test_a_diverging_net_is_frozen_and_does_not_touch_the_others():
     nets = Nets(SIZES, [0, 0])
     x, y = _data(200)
-    order = batch_order([0, 0], 200, 20, 30)
+    order = step_orders([0, 0], 200, 20, 30)
     lrs = np.tile([1e4, 0.05], (30, 1))              # net 0 blows up, net 1 trains normally
     losses = train(nets, x.numpy(), y.numpy(), order, lrs, SGD(nets.params))
     assert np.isinf(losses[-1, 0]) and np.all(np.isfinite(losses[:, 1]))
     alone = Nets(SIZES, [0])
     ref = train(alone, x.numpy(), y.numpy(), order[:, 1:], lrs[:, 1:], SGD(alone.params))
     np.testing.assert_allclose(losses[:, 1], ref[:, 0], rtol=1e-5)
-
-
-def test_batch_order_is_a_permutation_per_epoch_and_paired_by_seed():
-    order = batch_order([5, 6, 5], 12, 4, 6)        # 3 steps per epoch, 2 epochs
-    assert order.shape == (6, 3, 4)
-    for r in range(3):
-        for e in range(2):
-            assert sorted(order[3 * e:3 * e + 3, r].ravel()) == list(range(12))
-    assert np.array_equal(order[:, 0], order[:, 2]) and not np.array_equal(order[:, 0], order[:, 1])
 
 
 def test_sharpness_is_the_top_eigenvalue_of_the_exact_hessian():

@@ -85,6 +85,21 @@ def test_same_seed_gives_identical_numbers(digits):
     assert a.train_loss != c.train_loss  # another seed, another batch order
 
 
+def test_train_leaves_the_callers_torch_generator_as_it_was(digits):
+    """train() seeds torch's generator for the run (a model with dropout repeats), then gives it back."""
+    torch.manual_seed(123)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Dropout(0.5), torch.nn.Linear(32, 10))
+    init = [p.detach().clone() for p in model.parameters()]
+    before = torch.random.get_rng_state()
+    a = train(model, digits, "constant()", epochs=1, batch_size=256, lr=0.1, seed=4)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    with torch.no_grad():
+        for p, q in zip(model.parameters(), init):
+            p.copy_(q)
+    b = train(model, digits, "constant()", epochs=1, batch_size=256, lr=0.1, seed=4)
+    assert _numbers(a) == _numbers(b)  # the same dropout masks: the seed, not the caller's state
+
+
 def test_batched_is_deterministic_too(digits):
     def once():
         return [_numbers(r) for r in train_batched(make_model("mlp", 64, 10, seed=2), digits,
@@ -202,7 +217,7 @@ def test_batched_refuses_what_it_cannot_do(digits):
 
 def test_fit_batched_refuses_an_unknown_optimizer_and_no_members(digits):
     """An optimizer it does not have is an error, not AdamW in disguise."""
-    from lrkit.lab.train import Member, fit_batched
+    from lrkit.lab.batched import Member, fit_batched
 
     members = [Member(lk.constant(), 0.1, 0, make_model("linear", 64, 10))]
     with pytest.raises(lk.SpecError,
@@ -214,7 +229,7 @@ def test_fit_batched_refuses_an_unknown_optimizer_and_no_members(digits):
 
 def test_fit_batched_members_with_own_seeds_plateaus_and_drops(digits):
     """Every member of one batch equals its own one-by-one run (seed, lr, plateau); dropping one leaves the rest."""
-    from lrkit.lab.train import Member, fit_batched
+    from lrkit.lab.batched import Member, fit_batched
 
     spe = steps_per_epoch(digits, 128)
     s = lk.parse("cosine('100%')").bind(total_steps=3 * spe, steps_per_epoch=spe)
@@ -240,3 +255,60 @@ def test_fit_batched_members_with_own_seeds_plateaus_and_drops(digits):
     for a, b in ((dropped[0], full[0]), (dropped[2], full[2])):
         assert not a.stopped
         np.testing.assert_allclose(a.result.val_loss, b.result.val_loss, rtol=1e-5)
+
+
+class _StopAt:
+    """A channel that prunes the run of key ``key`` at its report ``index``."""
+
+    def __init__(self, key: str, index: int) -> None:
+        self.key, self.index = key, index
+
+    def report(self, task, index, entry) -> bool:
+        return task.key == self.key and index >= self.index
+
+
+@pytest.mark.parametrize("config", [
+    {"optimizer": "sgd", "weight_decay": 1e-3},
+    {"optimizer": "adamw", "weight_decay": 0.05},
+])
+def test_builtin_batch_equals_builtin_train_run_by_run(config):
+    """builtin.batch (one vmap batch, lrkit.lab.batched) gives each run what builtin.train (torch.optim and
+    lrkit.torch.Scheduler) gives it: the same lrs, the same fingerprints, the same losses to float rounding;
+    a run pruned mid-batch stops there and leaves the others as they were."""
+    from lrkit.lab.batched import epoch_orders
+    from lrkit.lab.builtin import batch, check_config
+    from lrkit.lab.builtin import train as train_one
+    from lrkit.lab.run import Pruned, Run, Task, fingerprint
+
+    cfg = check_config({**config, "batch_size": 128})
+    lr = 0.1 if config["optimizer"] == "sgd" else 3e-3
+    arms = [("cosine('100%')", None), ("warmup('1ep') >> linear('rest')", None),
+            ("noisy(constant(), 0.3)", None), ("constant()", {"factor": 0.5, "patience": 0, "threshold": 0.9})]
+    tasks = [Task(f"{i}-{seed}-{m}", s, s, p, lr * m, seed, 3, cfg)
+             for seed in (0, 3) for i, (s, p) in enumerate(arms) for m in (1, 2)]
+    alone = [Run(t) for t in tasks]
+    one = [train_one(r) for r in alone]
+    together = [Run(t) for t in tasks]
+    out = batch(together)
+    n_val, n_test = 360, 360
+    rng = np.random.default_rng(3)  # digits with its test split keeps 1077 training samples
+    assert alone[-1].fingerprints["batches"] == fingerprint([rng.permutation(1077) for _ in range(3)])
+    for a, b, res_a, res_b in zip(alone, together, one, out):
+        assert a.fingerprints == b.fingerprints
+        assert b.fingerprints["batches"] == fingerprint(epoch_orders(b.seed, 1077, 3))
+        assert [h["lr"] for h in a.history] == [h["lr"] for h in b.history]
+        for key in ("val_loss", "train_loss"):
+            np.testing.assert_allclose([h[key] for h in b.history], [h[key] for h in a.history], rtol=1e-4)
+        np.testing.assert_allclose([h["val"] for h in b.history], [h["val"] for h in a.history], atol=1.01 / n_val)
+        assert res_b["test"] == pytest.approx(res_a["test"], abs=2.01 / n_test)
+        assert res_b["test_loss"] == pytest.approx(res_a["test_loss"], rel=1e-4)
+    assert min(h["lr"] for h in together[-1].history) < 2 * lr  # the plateau acted
+    stopped = [Run(t, _StopAt(tasks[2].key, 1)) for t in tasks]
+    pruned = batch(stopped)
+    assert isinstance(pruned[2], Pruned) and len(stopped[2].history) == 2
+    assert stopped[2].history == together[2].history[:2]
+    for i, (a, b) in enumerate(zip(pruned, out)):
+        if i != 2:
+            np.testing.assert_allclose([h["val_loss"] for h in stopped[i].history],
+                                       [h["val_loss"] for h in together[i].history], rtol=1e-5)
+            assert a["test"] == pytest.approx(b["test"], abs=1.01 / n_test)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import exponential
+from ..lab.batched import SGD, step_orders
 from ..lab.data import load_dataset
 from .base import Check, ExperimentResult, cell_at, rng, sweep
 from .figures import figure, finish, rate_curve
-from .nets import SGD, Nets, batch_order, threads, train
+from .nets import Nets, threads, train
 
 NAME = "decay-speed"
 QUESTION = ("On real data with a model that can overfit, does too fast a decay underfit, too "
@@ -56,7 +57,7 @@ def measure(seeds: list[int], epochs: int, progress=None) -> dict:
     net_seeds = [s for s, _, _ in keys]
     subsets = {s: np.sort(rng(s, 41).choice(len(data.y_train), N_TRAIN, replace=False)) for s in seeds}
     spe = N_TRAIN // BATCH
-    local = batch_order(net_seeds, N_TRAIN, BATCH, epochs * spe)
+    local = step_orders(net_seeds, N_TRAIN, BATCH, epochs * spe)
     order = np.stack([subsets[s][local[:, i]] for i, s in enumerate(net_seeds)], axis=1)
     shapes = _lr_table(epochs)
     lrs = np.stack([lr * shapes[arm] for _, lr, arm in keys], axis=1)

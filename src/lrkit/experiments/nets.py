@@ -1,12 +1,15 @@
-"""Many small MLPs trained side by side in torch: the experiments' own training code.
+"""Many small MLPs side by side in torch: the experiments' stacked nets.
 
 ``R`` independent networks (one per seed and setting) share one batched
 matrix product per layer, so a sweep of settings times seeds trains in one
 loop. Each net has its own init (by seed), batch order, lr and weight decay
-per step. The optimizers are torch's formulas written out for a stacked
-parameter: SGD with heavy-ball momentum and AdamW (tests compare them with
-``torch.optim``). A net whose loss turns non-finite is marked diverged and
-frozen; the others go on.
+per step. They train through the lab's one batched-training module
+(:mod:`lrkit.lab.batched`): :func:`train` hands their losses to
+:func:`~lrkit.lab.batched.fit_steps`, which applies torch's SGD or AdamW with
+one lr per net (:class:`~lrkit.lab.batched.SGD`, :class:`~lrkit.lab.batched.AdamW`,
+checked against ``torch.optim``) and freezes a net whose loss turns
+non-finite while the others go on. Batches come from
+:func:`~lrkit.lab.batched.step_orders`: the seed's sample order, as in the lab.
 
 The data are the lab's (:func:`lrkit.lab.data.load_dataset`: digits and
 MNIST-1D, built locally, standardised with the training statistics); the
@@ -21,9 +24,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import MissingDependencyError
+from ..lab.batched import fit_steps
 from ..lab.train import threads
 
-__all__ = ["SGD", "AdamW", "Nets", "batch_order", "sharpness", "threads", "train"]
+__all__ = ["Nets", "sharpness", "threads", "train"]
 
 
 def _torch():
@@ -110,96 +114,17 @@ class Nets:
             return torch.sqrt(sum((p.double() ** 2).flatten(1).sum(dim=1) for p in self.params)).numpy()
 
 
-class SGD:
-    """torch's SGD with heavy-ball momentum, per net: ``v = mu v + g``, ``w -= lr v`` (``v = g`` at step 1)."""
-
-    def __init__(self, params, momentum: float = 0.0):
-        self.params, self.momentum = params, float(momentum)
-        self.bufs: list | None = None
-
-    def step(self, grads, lr, wd=None) -> None:
-        torch = _torch()
-        lr = torch.as_tensor(lr, dtype=torch.float32).view(-1, 1, 1)
-        with torch.no_grad():
-            if self.bufs is None:
-                self.bufs = [g.clone() for g in grads]
-            elif self.momentum:
-                for b, g in zip(self.bufs, grads):
-                    b.mul_(self.momentum).add_(g)
-            else:
-                self.bufs = list(grads)
-            for p, b in zip(self.params, self.bufs):
-                p.sub_(lr * b)
-
-
-class AdamW:
-    """torch's AdamW, per net: ``w *= 1 - lr wd``, then the Adam step with bias correction."""
-
-    def __init__(self, params, betas=(0.9, 0.999), eps: float = 1e-8):
-        torch = _torch()
-        self.params, self.betas, self.eps, self.t = params, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-
-    def step(self, grads, lr, wd) -> None:
-        torch = _torch()
-        self.t += 1
-        b1, b2 = self.betas
-        lr = torch.as_tensor(lr, dtype=torch.float32).view(-1, 1, 1)
-        wd = torch.as_tensor(wd, dtype=torch.float32).view(-1, 1, 1)
-        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        with torch.no_grad():
-            for p, g, m, v in zip(self.params, grads, self.m, self.v):
-                p.mul_(1 - lr * wd)
-                m.mul_(b1).add_(g, alpha=1 - b1)
-                v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                p.sub_((lr / c1) * m / ((v / c2).sqrt() + self.eps))
-
-
-def batch_order(seeds: Sequence[int], n: int, batch: int, steps: int) -> np.ndarray:
-    """Per net, the sample indices of each step: shape ``(steps, R, batch)``; a fresh permutation of
-    the ``n`` samples each epoch, drawn from the net's seed (nets with the same seed see the same batches).
-
-    >>> order = batch_order([0, 1, 0], n=6, batch=2, steps=3)     # one epoch: 3 steps of 2
-    >>> order.shape, sorted(order[:, 0].ravel().tolist()), bool((order[:, 0] == order[:, 2]).all())
-    ((3, 3, 2), [0, 1, 2, 3, 4, 5], True)
-    """
-    per_epoch = n // batch
-    epochs = -(-steps // per_epoch)
-    unique = {s: np.random.default_rng([int(s), 7]) for s in sorted(set(seeds))}
-    orders = {s: np.concatenate([r.permutation(n)[:per_epoch * batch] for _ in range(epochs)])
-              for s, r in unique.items()}
-    out = np.stack([orders[s][:steps * batch].reshape(steps, batch) for s in seeds], axis=1)
-    return out
-
-
 def train(nets: Nets, x: np.ndarray, y: np.ndarray, order: np.ndarray, lrs: np.ndarray, opt, *, wds=None,
           every: int = 0, on_eval=None) -> np.ndarray:
-    """Train every net: step ``t`` uses batch ``order[t]`` (``(R, B)`` indices into ``x``), lr ``lrs[t]``
-    (``(R,)``) and weight decay ``wds[t]``. Calls ``on_eval(t + 1)`` every ``every`` steps. Returns each
-    step's batch loss, ``(steps, R)`` (``inf`` once a net has diverged)."""
+    """Train every net (:func:`lrkit.lab.batched.fit_steps`): step ``t`` uses batch ``order[t]`` (``(R, B)``
+    indices into ``x``), lr ``lrs[t]`` (``(R,)``) and weight decay ``wds[t]``; ``opt`` is an
+    :class:`~lrkit.lab.batched.SGD` or :class:`~lrkit.lab.batched.AdamW` over ``nets.params``. Calls
+    ``on_eval(t + 1)`` every ``every`` steps. Returns each step's batch loss, ``(steps, R)`` (``inf`` once a
+    net has diverged: a loss not finite or >= 1e4)."""
     torch = _torch()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    alive = torch.ones(nets.runs, dtype=torch.bool)
-    out = np.empty(order.shape[:2])
-    for t in range(order.shape[0]):
-        idx = torch.from_numpy(order[t])
-        loss = nets.losses(xt[idx], yt[idx])
-        alive &= torch.isfinite(loss) & (loss < 1e4)
-        everyone = bool(alive.all())
-        out[t] = np.where(alive.numpy(), loss.detach().numpy(), np.inf)
-        grads = torch.autograd.grad(torch.where(alive, loss, torch.zeros_like(loss)).sum(), nets.params)
-        if not everyone:        # a diverged net's gradient may be NaN or inf: zero it (a pass over every gradient)
-            grads = [torch.nan_to_num(g) * alive.view(-1, 1, 1) for g in grads]
-        lr = torch.as_tensor(lrs[t], dtype=torch.float32) * alive
-        opt.step(grads, lr, None if wds is None else wds[t])
-        if not everyone:
-            with torch.no_grad():
-                for p in nets.params:
-                    p.copy_(torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0))
-        if every and (t + 1) % every == 0 and on_eval is not None:
-            on_eval(t + 1)
-    return out
+    return fit_steps(lambda idx: nets.losses(xt[idx], yt[idx]), opt, order, lrs, weight_decays=wds, every=every,
+                     on_eval=on_eval)
 
 
 def sharpness(nets: Nets, x: np.ndarray, y: np.ndarray, iters: int = 20) -> np.ndarray:

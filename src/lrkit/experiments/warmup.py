@@ -22,10 +22,11 @@ import itertools
 import numpy as np
 
 from .. import cosine, warmup
+from ..lab.batched import SGD, step_orders
 from ..lab.data import load_dataset
 from .base import Check, ExperimentResult, cell_at, sweep
 from .figures import figure, finish, rate_map
-from .nets import SGD, Nets, batch_order, sharpness, threads, train
+from .nets import Nets, sharpness, threads, train
 
 NAME = "warmup"
 QUESTION = ("Does a large lr without warmup diverge or spike early, while the same peak "
@@ -58,7 +59,7 @@ def measure(seeds: list[int], steps: int, progress=None) -> dict:
         probe = Nets(sizes, [s for s in seeds for _ in SCALES], [sc for _ in seeds for sc in SCALES])
         sharp = sharpness(probe, data.x_train[:256], data.y_train[:256])
         nets = Nets(sizes, net_seeds, [k[2] for k in keys])
-        order = batch_order(net_seeds, len(data.y_train), BATCH, steps)
+        order = step_orders(net_seeds, len(data.y_train), BATCH, steps)
         tick = (lambda t: progress.advance(f"step {t}/{steps}")) if progress else None
         losses = train(nets, data.x_train, data.y_train, order, lrs, SGD(nets.params), every=steps // 10,
                        on_eval=tick)

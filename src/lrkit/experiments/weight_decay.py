@@ -24,10 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import cosine
+from ..lab.batched import AdamW, step_orders
 from ..lab.data import load_dataset
 from .base import Check, ExperimentResult, cell_at, rng, sweep
 from .figures import figure, finish, rate_curve
-from .nets import AdamW, Nets, batch_order, threads, train
+from .nets import Nets, threads, train
 
 NAME = "weight-decay"
 QUESTION = ("Under a decaying lr AdamW's effective decay lr*wd shrinks; does keeping it "
@@ -64,7 +65,7 @@ def measure(seeds: list[int], epochs: int, progress=None) -> dict:
     spe = N_TRAIN // BATCH
     steps = epochs * spe
     subsets = {s: np.sort(rng(s, 81).choice(len(data.y_train), N_TRAIN, replace=False)) for s in seeds}
-    local = batch_order(net_seeds, N_TRAIN, BATCH, steps)
+    local = step_orders(net_seeds, N_TRAIN, BATCH, steps)
     order = np.stack([subsets[s][local[:, i]] for i, s in enumerate(net_seeds)], axis=1)
     tables = {wd: decay_tables(wd, steps) for wd in WDS}
     lrs = np.stack([tables[wd][arm][0] for _, wd, arm in keys], axis=1)

@@ -16,8 +16,10 @@ validation and training losses, and returns the **test accuracy** (and test
 loss). One run trains with a real ``torch.optim`` optimizer and
 :class:`lrkit.torch.Scheduler` (:func:`lrkit.lab.train.train`); the local
 engine trains many runs at once through :func:`batch` (``torch.func.vmap``,
-:func:`lrkit.lab.train.fit_batched`), which gives the same numbers up to
-float rounding, several times faster.
+:func:`lrkit.lab.batched.fit_batched`), which gives the same numbers up to
+float rounding, several times faster. Both record the fingerprints ``init``
+(the model's initial weights) and ``batches`` (the sample order of every
+epoch, :func:`lrkit.lab.batched.epoch_orders` of the seed: what both train on).
 """
 
 from __future__ import annotations
@@ -89,9 +91,9 @@ def _report(run: Run, r: RunResult) -> None:
 
 
 def _fingerprints(run: Run, model: Any, data: Dataset) -> None:
-    from .train import orders
+    from .batched import epoch_orders
 
-    run.fingerprint(init=model, batches=list(orders(run.seed, len(data.y_train), run.epochs)))
+    run.fingerprint(init=model, batches=epoch_orders(run.seed, len(data.y_train), run.epochs))
 
 
 def train(run: Run) -> dict:
@@ -119,8 +121,8 @@ def batch(runs: Sequence[Run]) -> list[Any]:
     import torch
     from torch.func import functional_call
 
+    from .batched import Member, fit_batched
     from .models import make_model
-    from .train import Member, fit_batched
 
     cfg = runs[0].config
     data = data_of(cfg)

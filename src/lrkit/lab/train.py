@@ -1,43 +1,40 @@
-"""The training loop of the lab: one model under one schedule, or K models at once.
+"""The training loop of the lab: one model under one schedule (:func:`train`), or K schedules at once.
 
 :func:`train` is the reference loop: a real ``torch.optim`` optimizer driven
 by :class:`lrkit.torch.Scheduler` (and a :class:`lrkit.Plateau`, if given).
-:func:`fit_batched` trains K models as one batch (``torch.func.vmap`` over
-stacked parameters, SGD or AdamW written out with one lr per model); each
-model has its own initial weights, seed (batch order), base lr, schedule and
-plateau, so one call can hold every (schedule, lr, seed) of a comparison.
-:func:`train_batched` is its one-seed form (K schedules from one model).
-Batched results equal :func:`train`'s up to float rounding.
+:func:`train_batched` trains one copy of a model per schedule as one batch
+(:func:`lrkit.lab.batched.fit_batched`: ``torch.func.vmap`` over stacked
+parameters, torch's SGD or AdamW with one lr per model); its results equal
+:func:`train`'s up to float rounding.
 
-Both share the rules that make runs comparable and repeatable:
+Both follow the rules that make runs comparable and repeatable:
 
 - the run is ``epochs * steps_per_epoch`` optimizer updates, with
   ``steps_per_epoch = ceil(n_train / batch_size)`` (the last batch is smaller);
   schedule durations such as ``"3ep"``, ``"10%"``, ``"rest"`` are bound to it;
 - the data order of every epoch is a permutation drawn from
-  ``numpy.random.default_rng(seed)``: the same seed gives the same batches;
-- ``torch.manual_seed(seed)`` is set before training (for models that draw
-  random numbers); the initial weights are the caller's (``make_model(..., seed=seed)``);
+  ``numpy.random.default_rng(seed)`` (:func:`lrkit.lab.batched.epoch_orders`):
+  the same seed gives the same batches;
+- the initial weights are the caller's (``make_model(..., seed=seed)``);
+  :func:`train` seeds torch's generator with ``seed`` while it trains (for
+  models that draw random numbers) and gives the caller's state back after;
 - the update of step ``t`` uses ``lr * schedule(t) * plateau.scale``; after each
   epoch the validation loss and accuracy are measured on the whole
   validation split, and the plateau (if any) is fed that validation loss, so
   its new scale applies from the first update of the next epoch.
 
 Neither function changes torch's thread count; for models this small,
-``torch.set_num_threads(1)`` is the fast choice on a shared machine.
+``torch.set_num_threads(1)`` is the fast choice on a shared machine (:func:`threads`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import numpy as np
 
 from ..checks import fail, integer, number, one_of
 from ..plateau import Plateau
@@ -45,7 +42,7 @@ from ..schedules import Schedule
 from ..spec import parse
 from .data import Dataset
 
-__all__ = ["Member", "RunResult", "evaluate", "fit_batched", "steps_per_epoch", "threads", "train", "train_batched"]
+__all__ = ["RunResult", "evaluate", "steps_per_epoch", "tensors", "threads", "train", "train_batched"]
 
 
 @contextlib.contextmanager
@@ -176,13 +173,6 @@ def evaluate(model, x, y) -> tuple[float, float]:
     return loss, acc
 
 
-def orders(seed: int, n: int, epochs: int) -> Iterator[np.ndarray]:
-    """The sample order of each epoch: permutations from ``numpy.random.default_rng(seed)``."""
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        yield rng.permutation(n)
-
-
 def _bound(fn: str, schedule: Any, total: int, spe: int) -> tuple[str, Schedule]:
     if isinstance(schedule, str):
         schedule = parse(schedule)
@@ -200,7 +190,13 @@ def _check_common(fn: str, data, epochs, batch_size, momentum, weight_decay) -> 
     number(fn, "weight_decay", weight_decay, ge=0)
 
 
-def _tensors(data: Dataset):
+def tensors(data: Dataset) -> tuple:
+    """``(x_train, y_train, x_val, y_val)`` of ``data`` as torch tensors (sharing the arrays' memory).
+
+    >>> from lrkit.lab.data import load_dataset
+    >>> [tuple(t.shape) for t in tensors(load_dataset("digits"))]
+    [(1437, 64), (1437,), (360, 64), (360,)]
+    """
     import torch
 
     return tuple(torch.from_numpy(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
@@ -234,7 +230,7 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
         lr: the base lr; None when ``optimizer`` is an optimizer instance (its own lrs are the bases).
         optimizer: ``"sgd"`` (with ``momentum``), ``"adamw"``, or a ``torch.optim.Optimizer``
             already built over ``model.parameters()``.
-        seed: seeds ``torch.manual_seed`` and the data order.
+        seed: seeds the data order, and torch's generator while training (restored after).
         plateau: an ``lk.Plateau`` fed the validation loss after every epoch (it keeps
             its state: give each run a fresh one).
         momentum, weight_decay: passed to the named optimizer.
@@ -251,9 +247,9 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
     (12, 0.1, True, True)
     """
     import torch
-    import torch.nn.functional as F
 
     from ..torch import Scheduler
+    from .batched import epoch_orders
 
     _check_common("train", data, epochs, batch_size, momentum, weight_decay)
     integer("train", "seed", seed, ge=0)
@@ -274,143 +270,44 @@ def train(model, data: Dataset, schedule: Schedule | str, *, epochs: int, batch_
         label = text if plateau is None else f"{text} with {plateau!r}"
     run = RunResult(label, str(bound), int(seed), spe, plateau=None if plateau is None else repr(plateau),
                     spec=text)
-    x, y, xv, yv = _tensors(data)
-    torch.manual_seed(seed)
+    x, y, xv, yv = tensors(data)
     start = time.perf_counter()
     model.train()
-    for order in orders(seed, len(y), epochs):
-        perm = torch.from_numpy(order)
-        total = torch.zeros((), dtype=torch.float64)
-        for b in range(spe):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
-            run.lr.append(float(opt.param_groups[0]["lr"]))
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.detach().double() * len(idx)
-        run.train_loss.append(total.item() / len(y))
-        val_loss, val_acc = evaluate(model, xv, yv)
-        run.val_loss.append(val_loss)
-        run.val_acc.append(val_acc)
-        if plateau is not None:
-            sched.observe(val_loss)
-        run.wall_time = time.perf_counter() - start
-        if callback is not None:
-            callback(run)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for order in epoch_orders(seed, len(y), epochs):
+            run.train_loss.append(_epoch(model, opt, sched, x, y, torch.from_numpy(order), batch_size, run.lr))
+            val_loss, val_acc = evaluate(model, xv, yv)
+            run.val_loss.append(val_loss)
+            run.val_acc.append(val_acc)
+            if plateau is not None:
+                sched.observe(val_loss)
+            run.wall_time = time.perf_counter() - start
+            if callback is not None:
+                callback(run)
     return run
 
 
-# ------------------------------------------------------------------ batched
-@dataclass
-class Member:
-    """One model of a batch: its bound schedule, base lr, seed, plateau and initial weights.
-
-    ``init`` is a torch module of the batch's architecture holding this
-    member's initial weights (it is not changed). ``result`` is filled as the
-    batch trains; ``stopped`` is set when the ``on_epoch`` hook drops it.
-    """
-
-    schedule: Schedule
-    lr: float
-    seed: int
-    init: Any
-    plateau: Plateau | None = None
-    result: RunResult = field(default_factory=lambda: RunResult("", "", 0, 0))
-    stopped: bool = False
-
-
-def fit_batched(members: Sequence[Member], data: Dataset, *, epochs: int, batch_size: int,
-                optimizer: str = "sgd", momentum: float = 0.9, weight_decay: float = 0.0,
-                on_epoch: Callable[[int, list[int]], Sequence[int]] | None = None) -> list[Any]:
-    """Train every member at once; fill ``member.result``; return each member's final parameters.
-
-    After every epoch ``on_epoch(epoch, alive)`` (``alive``: indices of the
-    members still training, their ``result`` updated) may return indices to
-    drop; a dropped member stops training and keeps what it recorded. The
-    returned list holds, per member, a dict of its final parameters (its last
-    ones when dropped), to evaluate with ``torch.func.functional_call``.
-    """
+def _epoch(model, opt, sched, x, y, order, batch_size: int, lrs: list[float]) -> float:
+    """One epoch of :func:`train` in the sample order ``order``: each update's lr appended to ``lrs``;
+    returns the mean training loss over the epoch's samples."""
     import torch
-    from torch.func import functional_call, grad_and_value, vmap
+    import torch.nn.functional as F
 
-    one_of("fit_batched", "optimizer", optimizer, ("sgd", "adamw"))
-    if not members:
-        raise fail("fit_batched", "members", "a list holding at least one Member", list(members))
-    net = copy.deepcopy(members[0].init)
-    if any(True for _ in net.buffers()):
-        raise fail("fit_batched", "model", "a model without buffers (batch norm); use train() for it", net)
-    spe = steps_per_epoch(data, batch_size)
-    total = epochs * spe
-    k = len(members)
-    plan = np.stack([m.lr * m.schedule.values(np.arange(total, dtype=np.float64)) for m in members])
-    params = {n: torch.stack([dict(m.init.named_parameters())[n].detach() for m in members]).contiguous()
-              for n, _ in net.named_parameters()}
-    for m in members:
-        m.result = RunResult(str(m.schedule), str(m.schedule), int(m.seed), spe, batched=True,
-                             plateau=None if m.plateau is None else repr(m.plateau))
-
-    def loss_fn(p, xb, yb):
-        return torch.nn.functional.cross_entropy(functional_call(net, p, (xb,)), yb)
-
-    logits_fn = vmap(lambda p, xb: functional_call(net, p, (xb,)), in_dims=(0, None))
-    stepper = (_SGD if optimizer == "sgd" else _AdamW)(params, momentum=momentum, weight_decay=weight_decay)
-    x, y, xv, yv = _tensors(data)
-    seeds = sorted({int(m.seed) for m in members})
-    shared = len(seeds) == 1
-    grad_fn = vmap(grad_and_value(loss_fn), in_dims=(0, None, None) if shared else (0, 0, 0))
-    streams = {s: orders(s, len(y), epochs) for s in seeds}
-    alive = list(range(k))
-    finals: list[Any] = [None] * k
-    torch.manual_seed(seeds[0])
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        perms = torch.stack([torch.from_numpy(next(streams[s])) for s in seeds])
-        # the epoch's sample order: one row (shared seed) or one row per member
-        order = perms[0] if shared else perms[[seeds.index(int(members[i].seed)) for i in alive]]
-        scale = np.array([_scale(members[i].plateau) for i in alive])
-        lrs = plan[alive, epoch * spe:(epoch + 1) * spe] * scale[:, None]
-        lrs32 = torch.from_numpy(np.ascontiguousarray(lrs.T, dtype=np.float32))  # row b: every member's lr of batch b
-        sums = torch.zeros(len(alive), dtype=torch.float64)
-        for b in range(spe):
-            idx = order[..., b * batch_size:(b + 1) * batch_size]
-            grads, losses = grad_fn(params, x[idx], y[idx])
-            with torch.no_grad():
-                stepper.step(params, grads, lrs32[b])
-            sums += losses.detach().double() * idx.shape[-1]
-        with torch.no_grad():
-            out = logits_fn(params, xv)
-            val_loss = torch.nn.functional.cross_entropy(
-                out.transpose(1, 2), yv.expand(len(alive), -1), reduction="none").mean(dim=1)
-            val_acc = (out.argmax(dim=2) == yv).double().mean(dim=1)
-        elapsed = (time.perf_counter() - start) / k
-        for j, i in enumerate(alive):
-            r, m = members[i].result, members[i]
-            r.lr.extend(lrs[j].tolist())
-            r.train_loss.append(sums[j].item() / len(y))
-            r.val_loss.append(val_loss[j].item())
-            r.val_acc.append(val_acc[j].item())
-            r.wall_time = elapsed
-            if m.plateau is not None:
-                m.plateau.update(r.val_loss[-1])
-        drop = set(on_epoch(epoch, list(alive)) if on_epoch is not None else ())
-        if drop or epoch == epochs - 1:
-            for j, i in enumerate(alive):
-                if i in drop or epoch == epochs - 1:
-                    finals[i] = {n: p[j].clone() for n, p in params.items()}
-                    members[i].stopped = i in drop
-            keep = [j for j, i in enumerate(alive) if i not in drop]
-            alive = [alive[j] for j in keep]
-            if not alive:
-                break
-            if drop:
-                sel = torch.tensor(keep)
-                params = {n: p.index_select(0, sel).contiguous() for n, p in params.items()}
-                stepper.keep(sel)
-    return finals
+    total = torch.zeros((), dtype=torch.float64)
+    for lo in range(0, len(order), batch_size):
+        idx = order[lo:lo + batch_size]
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += loss.detach().double() * len(idx)
+    return total.item() / len(y)
 
 
+# ------------------------------------------------------------------ batched
 def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, epochs: int,
                   batch_size: int, lr: float, optimizer: str = "sgd", seed: int = 0,
                   momentum: float = 0.9, weight_decay: float = 0.0,
@@ -419,7 +316,7 @@ def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, 
     """Train one copy of ``model`` per schedule, all at once; ``model`` itself is not changed.
 
     Every copy starts from ``model``'s weights and sees the same batches (same
-    ``seed``), exactly as K calls of :func:`train` would (see :func:`fit_batched`).
+    ``seed``), exactly as K calls of :func:`train` would (see :func:`lrkit.lab.batched.fit_batched`).
     No plateau, no custom optimizer, no buffers (batch norm): use :func:`train`
     for those. ``callback`` is called once per run per epoch.
 
@@ -430,6 +327,8 @@ def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, 
     >>> [round(r.lr[-1], 6) for r in runs], [r.total_steps for r in runs]
     ([0.1, 0.016667], [6, 6])
     """
+    from .batched import Member, fit_batched
+
     _check_common("train_batched", data, epochs, batch_size, momentum, weight_decay)
     integer("train_batched", "seed", seed, ge=0)
     lr = float(number("train_batched", "lr", lr, gt=0))
@@ -456,64 +355,3 @@ def train_batched(model, data: Dataset, schedules: Sequence[Schedule | str], *, 
         m.result.label, m.result.spec = label, text
         runs.append(m.result)
     return runs
-
-
-def _scale(plateau: Plateau | None) -> float:
-    return 1.0 if plateau is None else plateau.scale
-
-
-# ------------------------------------------- torch's update rules, K models
-def _per_model(v, p):
-    return v.view((-1,) + (1,) * (p.dim() - 1))
-
-
-class _SGD:
-    """``torch.optim.SGD`` (dampening 0, no Nesterov) with one lr per model."""
-
-    def __init__(self, params: dict, *, momentum: float, weight_decay: float) -> None:
-        self.momentum, self.weight_decay = momentum, weight_decay
-        self.bufs: dict[str, Any] = {}
-
-    def step(self, params, grads, lr) -> None:
-        for n, p in params.items():
-            g = grads[n]
-            if self.weight_decay:
-                g = g.add(p, alpha=self.weight_decay)
-            if self.momentum:
-                if n in self.bufs:
-                    g = self.bufs[n].mul_(self.momentum).add_(g)
-                else:
-                    g = self.bufs[n] = g.clone()
-            p.sub_(_per_model(lr, p) * g)
-
-    def keep(self, sel) -> None:
-        self.bufs = {n: b.index_select(0, sel).contiguous() for n, b in self.bufs.items()}
-
-
-class _AdamW:
-    """``torch.optim.AdamW`` (no amsgrad) with one lr per model; ``momentum`` is unused."""
-
-    def __init__(self, params: dict, *, momentum: float, weight_decay: float,
-                 betas=(0.9, 0.999), eps: float = 1e-8) -> None:
-        import torch
-
-        self.weight_decay, self.betas, self.eps, self.count = weight_decay, betas, eps, 0
-        self.m = {n: torch.zeros_like(p) for n, p in params.items()}
-        self.v = {n: torch.zeros_like(p) for n, p in params.items()}
-
-    def step(self, params, grads, lr) -> None:
-        self.count += 1
-        b1, b2 = self.betas
-        bc1 = 1 - b1 ** self.count
-        bc2_sqrt = (1 - b2 ** self.count) ** 0.5
-        for n, p in params.items():
-            g, lr_p = grads[n], _per_model(lr, p)
-            p.mul_(1 - lr_p * self.weight_decay)
-            self.m[n].lerp_(g, 1 - b1)
-            self.v[n].mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = (self.v[n].sqrt() / bc2_sqrt).add_(self.eps)
-            p.sub_((lr_p / bc1) * self.m[n] / denom)
-
-    def keep(self, sel) -> None:
-        self.m = {n: t.index_select(0, sel).contiguous() for n, t in self.m.items()}
-        self.v = {n: t.index_select(0, sel).contiguous() for n, t in self.v.items()}
