@@ -39,8 +39,8 @@ __all__ = ["DEFAULTS", "DEFAULT_LR", "DEFAULT_SCHEDULES", "MODEL_SIZES", "check_
            "steps_per_epoch", "train"]
 
 #: The settings of a ``pycode`` run (``run.config``) and their defaults. ``width`` and ``layers`` None: the
-#: model's own size (:data:`MODEL_SIZES`). One run of the defaults (10 epochs: 1500 steps) takes about
-#: 30 s on one core of a 2-core AMD EPYC.
+#: model's own size (:data:`MODEL_SIZES`). One run of the defaults (10 epochs: 1500 steps) took 45 s on one
+#: core of a 2-core AMD EPYC (docs/lm.md).
 DEFAULTS: dict[str, Any] = {
     "data": "pycode",
     "model": "transformer",     # or "gru"
