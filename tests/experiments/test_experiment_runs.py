@@ -97,7 +97,8 @@ def test_each_experiment_has_its_docs_section_and_a_small_figure():
 
 def test_names_and_questions():
     assert NAMES == ["noisy-quadratic", "half-life", "gradient-flow", "decay-speed", "restarts", "warmup",
-                     "momentum", "weight-decay", "lr-noise"]
+                     "momentum", "weight-decay", "lr-noise", "lm-cooldown", "lm-decay", "lm-branch", "lm-warmup",
+                     "lm-schedulefree"]
     questions = experiments.describe()
     assert list(questions) == NAMES and all(q.endswith("?") for q in questions.values())
     for name in NAMES:

@@ -63,11 +63,11 @@ def test_find_on_a_users_npz(tmp_path, capsys):
     (["--steps", "0"], "error: argument --steps: must be a whole number > 0; got '0' (see 'lrkit find --help')"),
     (["--start", "1", "--end", "0.1"], "error: --end must be > --start; got --start=1 --end=0.1"),
     (["--smooth", "1"], "error: --smooth must be in [0, 1); got --smooth=1"),
-    (["--data", "imagenet"], "error: --data must be digits, mnist1d or a .npz path; got --data='imagenet'"),
+    (["--data", "imagenet"], "error: --data must be digits, mnist1d, pycode or a .npz path; got --data='imagenet'"),
     (["--data", "/no/such.npz"], ("error: --data must be digits, mnist1d or an existing .npz file; "
                                  "got --data='/no/such.npz'")),
     (["--model", "resnet"], ("error: argument --model: invalid choice: 'resnet' (choose from 'linear', 'mlp', "
-                            "'cnn1d') (see 'lrkit find --help')")),
+                            "'cnn1d', 'transformer', 'gru') (see 'lrkit find --help')")),
     (["--optimizer", "lion"], ("error: argument --optimizer: invalid choice: 'lion' (choose from 'sgd', 'adamw') "
                               "(see 'lrkit find --help')")),
 ])
@@ -155,7 +155,7 @@ def test_a_bad_npz_is_one_error_line_naming_the_problem(kind, words, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--seed", "-1"], "error: --seed must be a whole number in [0, 2**63); got --seed=-1"),
     (["--seed", str(2 ** 64)], f"error: --seed must be a whole number in [0, 2**63); got --seed={2 ** 64}"),
-    (["--data", "digit"], ("error: --data must be digits, mnist1d or a .npz path (did you mean 'digits'?); "
+    (["--data", "digit"], ("error: --data must be digits, mnist1d, pycode or a .npz path (did you mean 'digits'?); "
                           "got --data='digit'")),
 ])
 def test_more_bad_arguments(argv, message, capsys, tmp_path):

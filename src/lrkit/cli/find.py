@@ -1,6 +1,12 @@
 """``lrkit find``: the learning-rate range test on built-in data or a ``.npz``.
 
     lrkit find --data digits --model mlp --optimizer sgd --out lrkit-out
+    lrkit find --data pycode --out lrkit-out      # the character transformer, AdamW, 16 windows a step
+
+With ``--data pycode`` (:mod:`lrkit.lab.pycode`) the sweep trains the language
+model (``--model transformer`` or ``gru``) with AdamW as the lab does (betas
+0.9, 0.95; weight decay 0.1 on matrices), one fresh batch of windows per step:
+no window is seen twice.
 
 Prints the suggestion, every heuristic and the (low, high) range, and writes
 ``DIR/lr_find.png`` (the curve) and ``DIR/lr_find.json`` (the curve and the
@@ -18,6 +24,8 @@ from ..finder.core import MAX_STEPS
 from . import UsageError, positive_float, positive_int
 
 OPTIMIZERS = ("sgd", "adamw")
+CLASSIFIERS = ("linear", "mlp", "cnn1d")
+LANGUAGE_MODELS = ("transformer", "gru")
 
 
 def register(sub) -> None:
@@ -25,12 +33,16 @@ def register(sub) -> None:
         "find", help="learning-rate range test: suggest an lr and a one-cycle range",
         description="Sweep the lr from --start to --end over --steps training steps, stop on divergence, "
                     "and suggest an lr (model and optimizer are restored afterwards).")
-    p.add_argument("--data", default="digits", metavar="digits|mnist1d|PATH.npz",
-                   help="built-in data or a .npz with x_train, y_train, x_val, y_val (or x, y); default digits")
-    p.add_argument("--model", default="mlp", choices=("linear", "mlp", "cnn1d"), help="default mlp")
-    p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS,
-                   help="sgd (momentum 0.9) or adamw (torch defaults); default sgd")
-    p.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="default 64")
+    p.add_argument("--data", default="digits", metavar="digits|mnist1d|pycode|PATH.npz",
+                   help="built-in data, the character language model on Python's standard library (pycode), "
+                        "or a .npz with x_train, y_train, x_val, y_val (or x, y); default digits")
+    p.add_argument("--model", default=None, choices=CLASSIFIERS + LANGUAGE_MODELS,
+                   help="default mlp (pycode: transformer, or gru)")
+    p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
+                   help="sgd (momentum 0.9) or adamw (torch defaults; pycode: the lab's); default sgd "
+                        "(pycode: adamw)")
+    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                   help="default 64 (pycode: 16 windows)")
     p.add_argument("--steps", type=positive_int, default=100, metavar="N",
                    help=f"sweep length, 5 .. {MAX_STEPS}; default 100")
     p.add_argument("--start", type=positive_float, default=1e-7, metavar="LR", help="first lr; default 1e-7")
@@ -55,9 +67,17 @@ def _check(args) -> None:
         raise UsageError(f"--end must be > --start; got --start={args.start:g} --end={args.end:g}")
     if not 0 <= args.smooth < 1:
         raise UsageError(f"--smooth must be in [0, 1); got --smooth={args.smooth:g}")
-    if args.data not in ("digits", "mnist1d") and not args.data.endswith(".npz"):
-        raise UsageError(f"--data must be digits, mnist1d or a .npz path{suggest(args.data, ('digits', 'mnist1d'))}; "
-                         f"got --data={args.data!r}")
+    if args.data not in ("digits", "mnist1d", "pycode") and not args.data.endswith(".npz"):
+        raise UsageError(f"--data must be digits, mnist1d, pycode or a .npz path"
+                         f"{suggest(args.data, ('digits', 'mnist1d', 'pycode'))}; got --data={args.data!r}")
+    lm = args.data == "pycode"
+    models = LANGUAGE_MODELS if lm else CLASSIFIERS
+    if args.model is not None and args.model not in models:
+        what = "--data pycode" if lm else f"--data {args.data}"
+        raise UsageError(f"--model must be {' or '.join(models)} with {what}; got --model={args.model!r}")
+    if lm and args.optimizer == "sgd":
+        raise UsageError("--optimizer must be adamw with --data pycode (the lab trains it with AdamW); "
+                         "got --optimizer='sgd'")
     if args.data.endswith(".npz") and not os.path.isfile(args.data):
         raise UsageError(f"--data must be digits, mnist1d or an existing .npz file; got --data={args.data!r}")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
@@ -93,15 +113,34 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def run(args) -> int:
-    _check(args)
+def _pycode(args):
+    """The language model's sweep: model, optimizer, loss, ``steps`` fresh batches and a title."""
+    import torch
+
+    from ..lab.corpus import VOCAB, Stream, load_corpus
+    from ..lab.lm import BETAS, param_groups
+    from ..lab.pycode import check_config, model_of
+
+    cfg = check_config({"model": args.model, "batch_size": args.batch_size or 16}, "find")
+    model = model_of(cfg, args.seed)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg["weight_decay"]), lr=args.start, betas=BETAS)
+    stream = Stream(load_corpus().train, context=cfg["context"], batch_size=cfg["batch_size"], seed=args.seed)
+    stream.check(args.steps, "find")
+    batches = [tuple(torch.from_numpy(a) for a in stream.batch(i)) for i in range(args.steps)]
+
+    def loss_fn(logits, y):
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), y.reshape(-1))
+
+    return model, optimizer, loss_fn, batches, cfg["batch_size"], "pycode"
+
+
+def _classifier(args):
+    """A classifier's sweep on built-in data or a ``.npz``."""
     from ..lab.data import load_dataset
     from ..lab.models import make_model
 
     data = load_dataset(args.data)
     import torch
-
-    from ..torch import find_lr
 
     model = make_model(args.model, data.n_features, data.n_classes, seed=args.seed)
     optimizer: torch.optim.Optimizer
@@ -111,18 +150,30 @@ def run(args) -> int:
         optimizer = torch.optim.AdamW(model.parameters(), lr=args.start)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(args.seed))
-    size = min(args.batch_size, len(x))
+    size = min(args.batch_size or 64, len(x))
     batches = [(x[order[i:i + size]], y[order[i:i + size]]) for i in range(0, len(x) - size + 1, size)]
+    return model, optimizer, torch.nn.functional.cross_entropy, batches, size, data.name
+
+
+def run(args) -> int:
+    _check(args)
+    lm = args.data == "pycode"
+    args.model = args.model or ("transformer" if lm else "mlp")
+    args.optimizer = args.optimizer or ("adamw" if lm else "sgd")
+    model, optimizer, loss_fn, batches, size, name = (_pycode if lm else _classifier)(args)
+    from ..torch import find_lr
+
     progress = _Progress(args.steps, enabled=not args.no_progress)
     try:
-        result = find_lr(model, optimizer, torch.nn.functional.cross_entropy, batches, start=args.start,
-                         end=args.end, steps=args.steps, mode=args.mode, smooth=args.smooth, callback=progress)
+        result = find_lr(model, optimizer, loss_fn, batches, start=args.start, end=args.end, steps=args.steps,
+                         mode=args.mode, smooth=args.smooth, callback=progress)
     finally:
         progress.close()
     os.makedirs(args.out, exist_ok=True)
     png = os.path.join(args.out, "lr_find.png")
-    result.plot(png, title=f"lrkit find: {data.name}, {args.model}, {args.optimizer}, batch {size}")
-    doc = {"data": data.name, "model": args.model, "optimizer": args.optimizer, "batch_size": size,
+    what = "windows of 64 characters" if lm else "samples"
+    result.plot(png, title=f"lrkit find: {name}, {args.model}, {args.optimizer}, batch {size} {what}")
+    doc = {"data": name, "model": args.model, "optimizer": args.optimizer, "batch_size": size,
            "seed": args.seed, **result.to_dict()}
     path = os.path.join(args.out, "lr_find.json")
     with open(path, "w") as f:

@@ -47,6 +47,11 @@ _MODULES = {
     "momentum": "momentum",
     "weight-decay": "weight_decay",
     "lr-noise": "lr_noise",
+    "lm-cooldown": "lm_cooldown",
+    "lm-decay": "lm_decay",
+    "lm-branch": "lm_branch",
+    "lm-warmup": "lm_warmup",
+    "lm-schedulefree": "lm_schedulefree",
 }
 
 
