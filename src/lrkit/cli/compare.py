@@ -108,8 +108,10 @@ def register(sub) -> None:
     eng.add_argument("--run-timeout", type=positive_float, metavar="SECONDS",
                      help="fail a run that has not finished after SECONDS")
     blt = p.add_argument_group("the built-in training (without --train)")
-    blt.add_argument("--data", metavar="digits|mnist1d|PATH.npz", help="data set (default digits)")
-    blt.add_argument("--model", choices=("mlp", "cnn1d", "linear"), help="model (default mlp)")
+    blt.add_argument("--data", metavar="digits|mnist1d|pycode|PATH.npz",
+                     help="data set (default digits; pycode: a character language model on Python's stdlib)")
+    blt.add_argument("--model", choices=("mlp", "cnn1d", "linear", "transformer", "gru"),
+                     help="model (default mlp; pycode: transformer, or gru)")
     blt.add_argument("--optimizer", choices=("sgd", "adamw"), help="optimizer (default sgd, momentum 0.9)")
     blt.add_argument("--momentum", type=_nonneg, metavar="M", help="SGD momentum (default 0.9)")
     blt.add_argument("--weight-decay", type=_nonneg, metavar="WD", help="weight decay (default 0)")

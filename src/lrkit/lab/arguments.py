@@ -69,11 +69,20 @@ def resources_(resources: Any) -> dict | None:
     return out
 
 
-def resolve_train(train: Any) -> tuple[Callable, tuple[str, Any], str | None]:
+def pycode_data(train: Any, config: Any) -> bool:
+    """The built-in language model (``data: pycode``) rather than the built-in classifiers."""
+    return train is None and isinstance(config, Mapping) and config.get("data") == "pycode"
+
+
+def resolve_train(train: Any, config: Any = None) -> tuple[Callable, tuple[str, Any], str | None]:
     """The function, what workers receive, and its text for config.json."""
     from .loader import check_train, load_train
 
     if train is None:
+        if pycode_data(train, config):
+            from . import pycode
+
+            return pycode.train, ("spec", "lrkit.lab.pycode:train"), None
         from . import builtin
 
         return builtin.train, ("spec", "lrkit.lab.builtin:train"), None
@@ -85,9 +94,15 @@ def resolve_train(train: Any) -> tuple[Callable, tuple[str, Any], str | None]:
     return fn, ("fn", fn), text
 
 
-def candidates(schedules: Any) -> list[Candidate]:
+def candidates(schedules: Any, language_model: bool = False) -> list[Candidate]:
+    """The schedules to compare, checked; None: the default set (the language model's own with ``pycode``)."""
     if schedules is None:
-        schedules = list(DEFAULT_SCHEDULES) + [DEFAULT_PLATEAU]
+        if language_model:
+            from .pycode import DEFAULT_SCHEDULES as LM
+
+            schedules = list(LM)
+        else:
+            schedules = list(DEFAULT_SCHEDULES) + [DEFAULT_PLATEAU]
     if isinstance(schedules, (str, Mapping)) or not isinstance(schedules, Sequence):
         schedules = [schedules]
     cands = []
@@ -166,7 +181,18 @@ def placement(engine: Any, workers: Any, address: Any, resources: Any, retries: 
 
 def training_settings(builtin: bool, config: Any, spe: Any, lr: Any, lrs: Any, metric: Any) -> tuple:
     """``run.config``, the steps per epoch, the lr centre and the metric's name, checked."""
-    if builtin:
+    if builtin and pycode_data(None, config):
+        from . import pycode
+
+        if spe is not None:
+            raise fail("compare", "steps_per_epoch", "None for the built-in training (set steps_per_epoch in config "
+                       "for pycode)", spe)
+        cfg = pycode.check_config(config)
+        spe = pycode.steps_per_epoch(cfg)
+        if lr is None and lrs is None:
+            lr = pycode.DEFAULT_LR
+        metric = metric or "test bits per character"
+    elif builtin:
         from . import builtin as bi
 
         if spe is not None:

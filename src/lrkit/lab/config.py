@@ -108,7 +108,11 @@ def normalise(values: Mapping[str, Any], where: str = "compare") -> dict[str, An
         kw["config"] = {**extra, **builtin}
     schedule = kw.pop("schedule", None)
     items: list[Any]
-    if schedule is None:
+    if schedule is None and builtin.get("data") == "pycode" and kw.get("train") is None:
+        from .pycode import DEFAULT_SCHEDULES as LM  # the language model's own default set
+
+        items = list(LM)
+    elif schedule is None:
         items = list(DEFAULT_SCHEDULES) + ([] if "plateau" in plateau else [DEFAULT_PLATEAU])
     else:
         items = [schedule] if isinstance(schedule, (str, Mapping)) else schedule

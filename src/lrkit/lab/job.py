@@ -129,7 +129,10 @@ def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | Non
         print(result.headline)
     """
     started = time.perf_counter()
-    fn, train_ref, train_text = args.resolve_train(train)
+    fn, train_ref, train_text = args.resolve_train(train, config)
+    language_model = args.pycode_data(train, config)
+    if language_model and mode is None:
+        mode = "min"  # its val and test are bits per character
     epochs = integer("compare", "epochs", epochs, ge=1)
     confirmed = mode is not None
     mode = one_of("compare", "mode", "max" if mode is None else mode, MODES)
@@ -149,9 +152,10 @@ def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | Non
     tune = list(range(max(final) + 1, max(final) + 1 + n_tune))
     if out is not None and (not isinstance(out, str) or not out or os.path.isfile(out)):
         raise fail("compare", "out", "a folder (new or existing) or None", out)
-    cands = args.candidates(schedules)
-    if train is None and mode != "max":
-        raise fail("compare", "mode", "'max' for the built-in training (its val and test are accuracies)", mode)
+    cands = args.candidates(schedules, language_model)
+    if train is None and mode != ("min" if language_model else "max"):
+        raise fail("compare", "mode", "'min' for pycode (bits per character)" if language_model else
+                   "'max' for the built-in training (its val and test are accuracies)", mode)
     cfg, spe, lr, metric = args.training_settings(train is None, config, steps_per_epoch, lr, lrs, metric)
     grid = lr_grid(lr, lrs)
     args.check_bind(cands, epochs, spe)
@@ -197,7 +201,11 @@ def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | Non
              "seeds": final, "epochs": epochs, "mode": mode, "protocol": protocol, "prune": prune,
              "budget": policy.budget, "looks": list(plan.looks.sizes), "look_weights": list(plan.looks.weights),
              "train": train_text or "(a Python function)", "code": code, "warnings": runner.warnings}
-    if train is None:
+    if language_model:
+        from .pycode import describe
+
+        setup["data"] = describe(cfg)
+    elif train is None:
         from .builtin import data_of
 
         data = data_of(cfg)

@@ -150,7 +150,13 @@ def method(result: Comparison) -> list[str]:
     """The "How this was measured" lines."""
     s, d = result.setup, result.design
     lines = []
-    if "data" in s:
+    if "data" in s and s["data"].get("data") == "pycode":
+        data, chars = s["data"], s["data"]["characters"]
+        lines.append(f"Data: pycode, the .py files of Python {data['python']}'s standard library, "
+                     f"{chars['train']} / {chars['val']} / {chars['test']} characters (train / validation / test, "
+                     f"split by file); a {data['model']} of {data['parameters']} parameters, AdamW, "
+                     f"{data['characters_per_step']} new characters a step; metric: bits per character.")
+    elif "data" in s:
         data = s["data"]
         lines.append(f"Data: {data['name']}, {data['train']} training / {data['val']} validation / {data['test']} "
                      f"test samples; model and optimizer: "
