@@ -29,7 +29,6 @@ download. The text is fixed by the Python version (the report names it).
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import platform
 import sysconfig
@@ -214,11 +213,3 @@ def eval_windows(codes: np.ndarray, *, context: int, count: int) -> tuple[np.nda
     win = np.asarray(codes, np.uint8)[starts[:, None] + np.arange(context + 1)].astype(np.int64)
     return win[:, :-1], win[:, 1:]
 
-
-def bits(nats: float) -> float:
-    """A loss in nats as bits: ``nats / ln 2``.
-
-    >>> bits(math.log(2))
-    1.0
-    """
-    return nats / math.log(2)
