@@ -62,6 +62,10 @@ def run(job: str, protocol: str, seeds: int, offset: int, cache: str) -> dict:
             "names": [e.name for e in r.entries]}
 
 
+def ref_lr(ref: dict, name: str) -> str:
+    return f"{ref['lrs'][name]:g}"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--jobs", default=",".join(JOBS))
@@ -80,26 +84,31 @@ def main() -> int:
               f"{', '.join(sorted(worse)) or '-'}", flush=True)
         print("| block | protocol | epochs | of full | wall s | put out | recall | wrongly out |")
         print("|---:|---|---:|---:|---:|---:|---:|---:|")
-        pooled = {"full": [0, 0, 0, 0, 0.0], "adaptive": [0, 0, 0, 0, 0.0]}  # found, epochs, fwe, wrong, wall
+        # found, epochs, jobs with a wrong out, wrong outs, wall, jobs with a wrong out at the reference's own lr
+        pooled = {"full": [0, 0, 0, 0, 0.0, 0], "adaptive": [0, 0, 0, 0, 0.0, 0]}
         for off in blocks:
             for protocol in ("full", "adaptive"):
                 r = run(job, protocol, a.seeds, off, a.cache)
                 found, wrong = len(r["out"] & worse), r["out"] - worse
                 recall = f"{found}/{len(worse)}" if worse else "-"
                 wall = "(cached)" if r["wall"] is None else f"{r['wall']:.0f}"
+                why = [f"{n} (lr {r['lrs'][n]:g}{'' if r['lrs'][n] == ref['lrs'][n] else f', ref {ref_lr(ref, n)}'})"
+                       for n in sorted(wrong)]
+                same_lr = sum(r["lrs"][n] == ref["lrs"][n] for n in wrong)
                 print(f"| {off} | {protocol} | {r['epochs']} | {r['epochs'] / r['epochs_full']:.0%} | {wall} | "
-                      f"{len(r['out'])} | {recall} | {len(wrong)} {', '.join(sorted(wrong))} |", flush=True)
+                      f"{len(r['out'])} | {recall} | {len(wrong)} {', '.join(why)} |", flush=True)
                 acc = pooled[protocol]
                 acc[0] += found
                 acc[1] += r["epochs"]
                 acc[2] += bool(wrong)
                 acc[3] += len(wrong)
+                acc[5] += same_lr > 0
                 acc[4] += r["wall"] or 0.0
         n = len(blocks)
-        for protocol, (found, epochs, fwe, wrong, wall) in pooled.items():
+        for protocol, (found, epochs, fwe, wrong, wall, same) in pooled.items():
             rec = f"{found}/{n * len(worse)} = {found / (n * len(worse)):.0%}" if worse else "-"
-            print(f"{job} {protocol}: recall {rec}; jobs with a schedule wrongly out {fwe}/{n} "
-                  f"({wrong} schedules); epochs {epochs}; wall {wall:.0f} s")
+            print(f"{job} {protocol}: recall {rec}; jobs with a schedule wrongly out {fwe}/{n} ({wrong} schedules; "
+                  f"{same} jobs with one at the reference's own lr); epochs {epochs}; wall {wall:.0f} s")
         ratio = pooled["adaptive"][1] / pooled["full"][1]
         print(f"{job}: the adaptive protocol trained {ratio:.0%} of the full protocol's epochs", flush=True)
     return 0

@@ -265,3 +265,18 @@ def test_the_guards_are_documented_where_users_read(project):
     text = textwrap.dedent(compare.__doc__)
     for word in ("mode: ", "run_timeout:", "threads:", "version:", "fresh:"):
         assert word in text
+
+
+def test_a_module_with_a_made_up_file_name_does_not_break_the_code_identity(project, monkeypatch):
+    """torch._classes says its __file__ is '_classes.py' (relative): run from the train file's folder, that
+    once read as a user module that does not exist."""
+    import sys
+    import types
+
+    from lrkit.lab.identity import user_files
+
+    fake = types.ModuleType("made_up")
+    fake.__file__ = "_classes.py"
+    monkeypatch.setitem(sys.modules, "made_up", fake)
+    monkeypatch.chdir(project)
+    assert user_files(str(project / "train.py")) == [os.path.realpath(project / "train.py")]

@@ -65,8 +65,9 @@ def user_files(module_file: str) -> list[str]:
     root = os.path.dirname(os.path.realpath(module_file)) + os.sep
     found = {os.path.realpath(module_file)}
     for m in list(sys.modules.values()):
-        f = getattr(m, "__file__", None)
-        if f and f.endswith(".py") and os.path.realpath(f).startswith(root) and not _library(f):
+        f = getattr(m, "__file__", None)  # some modules carry a relative or made-up one (torch._classes)
+        if (isinstance(f, str) and f.endswith(".py") and os.path.isabs(f) and os.path.isfile(f)
+                and os.path.realpath(f).startswith(root) and not _library(f)):
             found.add(os.path.realpath(f))
     return sorted(found)
 
