@@ -42,17 +42,17 @@ def test_full_tries_every_grid_point_centre_first_and_nothing_else():
 
 @pytest.mark.parametrize("peak", np.linspace(-4.5, 8.5, 27))
 def test_adaptive_finds_the_peak_of_a_smooth_curve_anywhere_it_may_reach(peak):
-    """Coarse to fine on a curve quadratic in log-lr: the true best ladder point within the search's reach,
-    at 4 points when it lies on the grid's inner part."""
+    """A walk on a curve quadratic in log-lr: the true best ladder point within the search's reach, at 3 points
+    when it is the centre, 4 when it is one of its neighbours."""
     s = Search.within(GRID)
     lo, hi = s.bounds
     assert ladder(GRID, lo) >= GRID[0] / REACH * 0.999 and ladder(GRID, hi) <= GRID[-1] * REACH * 1.001
     best, points = _search(s, lambda k: -((k - peak) ** 2))
     truth = min(range(lo, hi + 1), key=lambda k: ((k - peak) ** 2, k))
     assert best == truth
-    if 1 <= peak <= 3:
-        assert len(points) == 4
-    if lo + 1 <= peak <= hi - 1:
+    if truth == 2 or (truth in (1, 3) and peak % 1 != 0.5):
+        assert len(points) == (3 if truth == 2 else 4)
+    if lo + 1 <= peak <= hi - 1 and peak % 1 != 0.5:  # (a peak half-way between two points is a flat tie)
         assert not s.at_edge(points)
 
 
@@ -65,13 +65,13 @@ def test_a_flat_response_does_not_walk_and_ties_go_to_the_smaller_lr():
 def test_when_nothing_trains_the_search_tries_smaller_lrs_then_gives_up():
     s = Search.within(GRID)
     best, points = _search(s, lambda k: None)
-    assert best is None and min(points) == s.bounds[0] and max(points) == 4
+    assert best is None and min(points) == s.bounds[0] and max(points) == 3
 
 
 def test_a_diverged_point_bounds_the_walk():
     s = Search.within(GRID)
     best, points = _search(s, lambda k: None if k >= 5 else float(k))
-    assert best == 4 and 6 in points and s.next(points) == []
+    assert best == 4 and 5 in points and 6 not in points and s.next(points) == []
 
 
 def test_one_lr_is_not_searched():
@@ -186,7 +186,7 @@ def test_the_policy_is_a_pure_function_of_the_records():
 def test_the_budget_is_never_passed_and_too_small_a_budget_is_known_before_training():
     d = _design(seeds=10, k=4)
     least = Policy(d).minimum()
-    assert least == 4 * (3 + 3) * 2
+    assert least == 4 * (3 + 3) * 2  # 3 lrs and 3 seeds per schedule, 2 epochs each
     for budget in (least, least + 10, least + 40, 10_000):
         p = Policy(d, budget)
         plan = p.plan(_run(p))

@@ -24,10 +24,10 @@ means (up to float rounding) go to the smaller lr. The test split is never read.
 
 >>> s = Search.within([0.025, 0.05, 0.1, 0.2, 0.4])
 >>> s.next({})
-[2, 0, 4]
->>> s.next({0: 0.80, 2: 0.90, 4: 0.85})
-[3]
->>> s.next({0: 0.80, 2: 0.90, 3: 0.92, 4: 0.85}), s.choice({0: 0.80, 2: 0.90, 3: 0.92, 4: 0.85})
+[2, 1, 3]
+>>> s.next({1: 0.80, 2: 0.90, 3: 0.92})           # the best is the highest tried: one step up
+[4]
+>>> s.next({1: 0.80, 2: 0.90, 3: 0.92, 4: 0.85}), s.choice({1: 0.80, 2: 0.90, 3: 0.92, 4: 0.85})
 ([], 3)
 """
 
@@ -87,9 +87,6 @@ class Search:
                 hi += 1
         return cls(len(grid), protocol, lo, hi)
 
-    @property
-    def step(self) -> int:
-        return 2 if self.size >= 5 else 1
 
     @property
     def bounds(self) -> tuple[int, int]:
@@ -101,7 +98,7 @@ class Search:
         c = (self.size - 1) // 2
         if self.protocol == "full" or self.size <= 3:
             return sorted(range(self.size), key=lambda k: (abs(k - c), k))
-        return [c, c - 2, c + 2]
+        return [c, c - 1, c + 1]
 
     def next(self, points: Mapping[int, float | None]) -> list[int]:
         """The ladder indices to try next, given what was tried (module doc)."""
@@ -113,22 +110,14 @@ class Search:
         tried = sorted(points)
         best = self.choice(points)
         if best is None:  # nothing trained well: try smaller lrs (diverged or failed at every one)
-            k = tried[0] - self.step
+            k = tried[0] - 1
             return [k] if k >= lo else []
         finite = [k for k in tried if points[k] is not None]
-        for edge, step, inner in ((tried[0], -self.step, finite[1:2]), (tried[-1], self.step, finite[-2:-1])):
-            rising = bool(inner) and self.choice({edge: points[edge], inner[0]: points[inner[0]]}) == edge \
-                and self._above(points[edge], points[inner[0]])
+        for edge, step, inner in ((tried[0], -1, finite[1:2]), (tried[-1], 1, finite[-2:-1])):
+            rising = bool(inner) and self._above(points[edge], points[inner[0]])
             if best == edge and rising and lo <= edge + step <= hi and edge + step not in points:
                 return [edge + step]
-        left = max((k for k in finite if k < best), default=None)
-        right = min((k for k in finite if k > best), default=None)
-        sides = [k for k in (left, right) if k is not None]
-        if not sides:
-            return []
-        neighbour = max(sides, key=lambda k: (points[k], -k))
-        mid = (best + neighbour) // 2 if abs(best - neighbour) > 1 else None
-        return [mid] if mid is not None and mid not in points else []
+        return []
 
     @staticmethod
     def _above(v: float | None, w: float | None) -> bool:

@@ -98,9 +98,9 @@ def _search(result: Comparison) -> str:
     if d.protocol == "full":
         what = f"every schedule at lr {', '.join(f'{x:g}' for x in d.lrs)} {tune}"
     else:
-        what = (f"coarse to fine over the ladder through {', '.join(f'{x:g}' for x in d.lrs)} (every other point "
-                f"first, extended while the best was at the end, then the point between the best and its better "
-                f"neighbour): {min(tried)} to {max(tried)} lrs per schedule, {tune}")
+        what = (f"a walk on the ladder through {', '.join(f'{x:g}' for x in d.lrs)} (the centre and its two "
+                f"neighbours first, one step further while the best was the highest or lowest tried): "
+                f"{min(tried)} to {max(tried)} lrs per schedule, {tune}")
     prune = "" if s.get("prune") in (None, "none") else (
         "; an lr whose mean validation metric fell behind the schedule's best lr by more than that lr's progress "
         "since its first epoch, after half the run, was stopped on every seed at once (pruned)")
