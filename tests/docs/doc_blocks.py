@@ -37,7 +37,7 @@ class PageError(ValueError):
     """A page that breaks the conventions of docs/contributing.md."""
 
 
-def parse(path: Path) -> list[Block]:
+def parse(path: Path) -> list[Block]:  # noqa: C901 - one pass over the lines: fences and directives
     """The blocks of the page at ``path``, each with its directives and its output block."""
     lines = path.read_text().split("\n")
     blocks: list[Block] = []

@@ -106,42 +106,54 @@ class _Snapshot:
         yield from (("b:" + n, t) for n, t in self.model.named_buffers(remove_duplicate=False))
 
     def restore(self) -> None:
-        with torch.no_grad():
-            for name, t in self._named_tensors():
-                t.copy_(_back(self.tensors[name]))
-        for name, p in self._named_params():
-            saved = self.grads[name]
-            if saved is None:
-                p.grad = None
-            else:
-                holder = {"grad": p.grad}
-                _put(holder, "grad", saved)
-                if holder["grad"] is not p.grad:
-                    p.grad = holder["grad"]
-        for name, m in self.model.named_modules(remove_duplicate=False):
-            m.training = self.training[name]
-        modules = dict(self.model.named_modules())
-        for name, extra in self.extra.items():
-            modules[name].set_extra_state(copy.deepcopy(extra))
-        opt = self.optimizer
-        for p in [p for p in opt.state if p not in self.state]:
-            del opt.state[p]
-        for p, saved in self.state.items():
-            st = opt.state[p]
-            for k in [k for k in st if k not in saved]:
-                del st[k]
-            for k, v in saved.items():
-                _put(st, k, v)
-        for group, saved in zip(opt.param_groups, self.groups):
-            for k in [k for k in group if k != "params" and k not in saved]:
-                del group[k]
-            for k, v in saved.items():
-                _put(group, k, v)
+        """Put everything back as it was copied, tensors in place (references held elsewhere stay valid)."""
+        self._restore_model()
+        self._restore_optimizer()
         if self.scaler is not None:
             self.scaler.load_state_dict(copy.deepcopy(self.scaler_state))
         torch.random.set_rng_state(self.rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)
+
+    def _restore_model(self) -> None:
+        with torch.no_grad():
+            for name, t in self._named_tensors():
+                t.copy_(_back(self.tensors[name]))
+        for name, p in self._named_params():
+            _put_grad(p, self.grads[name])
+        for name, m in self.model.named_modules(remove_duplicate=False):
+            m.training = self.training[name]
+        modules = dict(self.model.named_modules())
+        for name, extra in self.extra.items():
+            modules[name].set_extra_state(copy.deepcopy(extra))
+
+    def _restore_optimizer(self) -> None:
+        opt = self.optimizer
+        for p in [p for p in opt.state if p not in self.state]:
+            del opt.state[p]
+        for p, saved in self.state.items():
+            _put_all(opt.state[p], saved)
+        for group, saved in zip(opt.param_groups, self.groups):
+            _put_all(group, saved, keep=frozenset({"params"}))
+
+
+def _put_all(container: dict, saved: dict, keep: frozenset[str] = frozenset()) -> None:
+    """``container`` made to hold exactly ``saved`` (and its keys in ``keep``), tensors restored in place."""
+    for k in [k for k in container if k not in keep and k not in saved]:
+        del container[k]
+    for k, v in saved.items():
+        _put(container, k, v)
+
+
+def _put_grad(p, saved: Any) -> None:
+    """Restore ``p.grad`` from ``saved`` (None: no gradient), in place when it can be."""
+    if saved is None:
+        p.grad = None
+        return
+    holder = {"grad": p.grad}
+    _put(holder, "grad", saved)
+    if holder["grad"] is not p.grad:
+        p.grad = holder["grad"]
 
 
 def _move(batch: Any, device) -> Any:
@@ -173,6 +185,43 @@ def _set_lr(groups: list[dict], ratios: list[float], lr: float) -> None:
             g["lr"].fill_(lr * r)
         else:
             g["lr"] = lr * r
+
+
+def _check_training(model, optimizer, loss_fn, train_step) -> None:
+    """What ``find_lr`` trains: a module, an optimizer, and a loss_fn or a train_step."""
+    if not isinstance(model, torch.nn.Module):
+        raise fail(_FN, "model", "a torch.nn.Module", model)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise fail(_FN, "optimizer", "a torch.optim.Optimizer", optimizer)
+    if train_step is None and not callable(loss_fn):
+        raise fail(_FN, "loss_fn", "a callable loss_fn(output, target) (or pass train_step=)", loss_fn)
+    if train_step is not None and not callable(train_step):
+        raise fail(_FN, "train_step", "a callable train_step(model, batch) -> loss, or None", train_step)
+
+
+def _check_options(accumulate, scaler, autocast, data, callback) -> None:
+    """How ``find_lr`` trains: batches per step, a GradScaler, an autocast dtype, the data, a callback."""
+    if isinstance(accumulate, bool) or not isinstance(accumulate, int):
+        raise fail(_FN, "accumulate", "a whole number >= 1", accumulate)
+    number(_FN, "accumulate", accumulate, ge=1)
+    if scaler is not None and not all(hasattr(scaler, a) for a in ("scale", "step", "update", "state_dict")):
+        raise fail(_FN, "scaler", "a torch.amp.GradScaler or None", scaler)
+    if autocast is not None and not isinstance(autocast, torch.dtype):
+        raise fail(_FN, "autocast", "a torch dtype (e.g. torch.bfloat16) or None", autocast)
+    if not hasattr(data, "__iter__"):
+        raise fail(_FN, "data", "an iterable of batches (a DataLoader, a list)", data)
+    if callback is not None and not callable(callback):
+        raise fail(_FN, "callback", "a callable callback(i, lr, loss, smoothed) or None", callback)
+
+
+def _device(model, device) -> torch.device:
+    """Where batches go: ``device``, or the device of the model's first parameter."""
+    if device is None:
+        device = next(iter(model.parameters()), torch.empty(0)).device
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise fail(_FN, "device", "a torch device (e.g. 'cpu', 'cuda:0') or None", device) from None
 
 
 def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: float = 1e-7,
@@ -221,31 +270,9 @@ def find_lr(model, optimizer, loss_fn: Callable | None, data: Iterable, start: f
     True
     """
     sweep = check_args(_FN, start, end, steps, mode, smooth, diverge)
-    if not isinstance(model, torch.nn.Module):
-        raise fail(_FN, "model", "a torch.nn.Module", model)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise fail(_FN, "optimizer", "a torch.optim.Optimizer", optimizer)
-    if train_step is None and not callable(loss_fn):
-        raise fail(_FN, "loss_fn", "a callable loss_fn(output, target) (or pass train_step=)", loss_fn)
-    if train_step is not None and not callable(train_step):
-        raise fail(_FN, "train_step", "a callable train_step(model, batch) -> loss, or None", train_step)
-    if isinstance(accumulate, bool) or not isinstance(accumulate, int):
-        raise fail(_FN, "accumulate", "a whole number >= 1", accumulate)
-    number(_FN, "accumulate", accumulate, ge=1)
-    if scaler is not None and not all(hasattr(scaler, a) for a in ("scale", "step", "update", "state_dict")):
-        raise fail(_FN, "scaler", "a torch.amp.GradScaler or None", scaler)
-    if autocast is not None and not isinstance(autocast, torch.dtype):
-        raise fail(_FN, "autocast", "a torch dtype (e.g. torch.bfloat16) or None", autocast)
-    if not hasattr(data, "__iter__"):
-        raise fail(_FN, "data", "an iterable of batches (a DataLoader, a list)", data)
-    if callback is not None and not callable(callback):
-        raise fail(_FN, "callback", "a callable callback(i, lr, loss, smoothed) or None", callback)
-    if device is None:
-        device = next(iter(model.parameters()), torch.empty(0)).device
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise fail(_FN, "device", "a torch device (e.g. 'cpu', 'cuda:0') or None", device) from None
+    _check_training(model, optimizer, loss_fn, train_step)
+    _check_options(accumulate, scaler, autocast, data, callback)
+    device = _device(model, device)
     groups = optimizer.param_groups
     lr0 = float(groups[0]["lr"])
     ratios = [float(g["lr"]) / lr0 if lr0 > 0 else 1.0 for g in groups]

@@ -171,7 +171,7 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
         raise _bad(path, f"is not a readable .npz archive (numpy.savez): {str(e).splitlines()[0]}") from None
 
 
-def _npz(path: str, test: bool) -> Dataset:
+def _npz(path: str, test: bool) -> Dataset:  # noqa: C901 - one check per way a user's .npz can be wrong
     z = _read_npz(path)
     split4 = {"x_train", "y_train", "x_val", "y_val"}
     if split4 <= set(z):

@@ -76,7 +76,7 @@ class Comparison:
 
 
 # ----------------------------------------------------------------- compare
-def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | None = None, seeds: Any = 5,
+def compare(train: Any = None, schedules: Any = None, lrs: Sequence[float] | None = None, seeds: Any = 5,  # noqa: C901 - the public entry: each argument checked as passed
             epochs: int = 10, engine: str = "local", workers: int | None = None, address: str | None = None,
             resources: Any = None, prune: str | None = None, out: str | None = "lrkit-out", resume: bool = True,
             *, lr: float | None = None, seed_offset: int = 0, tune_seeds: int | None = None, mode: str | None = None,

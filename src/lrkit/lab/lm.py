@@ -48,8 +48,9 @@ def _torch():
 
 def _modules():
     """The model classes (built on first use: ``import lrkit.lab.lm`` imports no torch)."""
-    torch = _torch()
-    nn, F = torch.nn, torch.nn.functional
+    torch = _torch()  # first: a clear error when torch is missing
+    from torch import nn
+    from torch.nn import functional as F
 
     class Block(nn.Module):
         """Pre-norm block: ``x + attn(ln(x))``, then ``x + mlp(ln(x))`` (GELU, 4x wide)."""

@@ -67,7 +67,7 @@ def _status_counts(entries: list[Entry]) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts.items()) or "none"
 
 
-def paragraph(v: Verdict, entries: list[Entry]) -> str:
+def paragraph(v: Verdict, entries: list[Entry]) -> str:  # noqa: C901 - one sentence per case of the verdict, in order
     """The report's lead paragraph (Markdown): the verdict in words, with its evidence."""
     compared = [e for e in entries if e.status == "compared"]
     parts = []

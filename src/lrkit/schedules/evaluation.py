@@ -28,7 +28,7 @@ HUGE_STEP = 2**1023  # an integer step beyond this is as far as inf (float64 top
 _NUMPY_REALS = frozenset(np.dtype(code).type for code in "bBhHiIlLqQefd")  # numpy's ints and floats, not bool
 
 
-def scalar_step(t: Any, s: Any) -> float:
+def scalar_step(t: Any, s: Any) -> float:  # noqa: C901 - each step type in cost order, cheapest first (the hot path)
     """One step as a Python float: any real number, or a 0-d array or tensor (NumPy, torch, JAX).
 
     The steps loops pass (``int``, numpy ints and floats, 0-d tensors) are recognised by

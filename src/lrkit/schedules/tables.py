@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence as Seq
-from typing import Any
+from typing import Any, cast
 
 from ..checks import fail
 from .base import Schedule
@@ -66,8 +66,9 @@ class interpolate(Schedule):
         return self.points[-1][0]
 
     def _at(self, t, xp):
-        out = t * 0.0 + self.points[0][1]
-        for (t0, v0), (t1, v1) in zip(self.points, self.points[1:]):
+        points = cast("Seq[tuple[float, float]]", self.points)  # bound (evaluate checks): every step a number
+        out = t * 0.0 + points[0][1]
+        for (t0, v0), (t1, v1) in zip(points, points[1:]):
             f = xp.minimum(xp.maximum(t - t0, 0.0) / (t1 - t0), 1.0)
             if self.shape == "cosine":
                 f = (1.0 - xp.cos(xp.pi * f)) / 2.0
