@@ -280,3 +280,11 @@ def test_a_module_with_a_made_up_file_name_does_not_break_the_code_identity(proj
     monkeypatch.setitem(sys.modules, "made_up", fake)
     monkeypatch.chdir(project)
     assert user_files(str(project / "train.py")) == [os.path.realpath(project / "train.py")]
+
+
+def test_the_built_in_training_is_identified_by_the_files_it_trains_with():
+    from lrkit.lab import identity
+
+    files = {os.path.relpath(f, os.path.dirname(os.path.dirname(identity.__file__))) for f in identity._lrkit_files()}
+    assert {"lab/builtin.py", "lab/batched/optim.py", "schedules/base.py", "torch.py"} <= files
+    assert not files & {"lab/report.py", "lab/stats.py", "lab/policy.py", "lab/words.py"}  # decisions, not runs

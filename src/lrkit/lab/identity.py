@@ -7,7 +7,8 @@ can change its result has changed.
   imported by then (modules loaded from that file's folder or below, outside ``site-packages`` and the
   standard library), byte for byte; for a ``functools.partial`` the bound arguments too, for a callable
   object its attributes. A model class or a helper changed in that file or beside it is a new run.
-- the built-in training: lrkit's version and the files of the lab and of the schedule core it trains with.
+- the built-in training: lrkit's version and the files it trains with (data, models, loops, the schedule
+  core, the torch adapter: :data:`_TRAINING`).
 - ``version`` (``compare(version=...)``): a version the user declares, for what the hash cannot see
   (data read at run time from elsewhere, code imported inside ``train``, another machine's library).
 
@@ -29,8 +30,11 @@ __all__ = ["file_hash", "train_id", "user_files"]
 
 _LIBRARY = tuple(os.path.realpath(p) + os.sep for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib",
                                                                                             "purelib", "platlib")})
-_LAB = ("lab", "schedules")  # the parts of lrkit the built-in training runs
-_CORE = ("__init__.py", "torch.py", "_torch_groups.py", "_torch_ops.py", "plateau.py", "spec.py", "checks.py")
+#: The files of lrkit that the built-in training runs (its data, models, loops, the schedules and the torch
+#: adapter); the lab's decisions, statistics and reports are not among them: they do not change a run.
+_TRAINING = ("lab/builtin.py", "lab/train.py", "lab/models.py", "lab/data.py", "lab/run.py", "lab/pycode.py",
+             "lab/lm.py", "lab/corpus.py", "lab/batched", "schedules", "__init__.py", "torch.py", "_torch_groups.py",
+             "_torch_ops.py", "plateau.py", "spec.py", "checks.py")
 
 
 def file_hash(path: str) -> str:
@@ -74,9 +78,12 @@ def user_files(module_file: str) -> list[str]:
 
 def _lrkit_files() -> list[str]:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = [os.path.join(here, f) for f in _CORE if os.path.exists(os.path.join(here, f))]
-    for part in _LAB:
-        for folder, _, files in os.walk(os.path.join(here, part)):
+    out = []
+    for part in _TRAINING:
+        path = os.path.join(here, part)
+        if os.path.isfile(path):
+            out.append(path)
+        for folder, _, files in os.walk(path):
             out += [os.path.join(folder, f) for f in files if f.endswith(".py")]
     return sorted(out)
 
