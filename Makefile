@@ -25,6 +25,7 @@ CORE_TESTS := tests/unit tests/property tests/finder/test_finder_core.py tests/f
 	tests/cli/test_cli.py
 CORE_DESELECT := \
 	tests/unit/test_core_edges.py::test_zero_dimensional_arrays_and_tensors_are_steps \
+	tests/unit/test_core_edges.py::test_zero_dimensional_tensor_steps_take_no_abc_check \
 	tests/unit/test_no_global_state.py::test_plotting_leaves_the_callers_backend_alone \
 	tests/unit/test_spec.py::test_dict_form_through_json_and_yaml \
 	tests/finder/test_finder_core.py::test_plot_writes_a_png_and_returns_a_figure_without_path \
