@@ -12,6 +12,7 @@ import pytest
 import lrkit as lk
 from lrkit.lab import compare
 from lrkit.lab.data import load_dataset
+from lrkit.lab.results import document
 from lrkit.lab.run import Record, Run, Task, seeded
 
 SMALL = {"model": "linear", "batch_size": 128}
@@ -146,6 +147,11 @@ def test_mode_min_on_an_error_rate_mirrors_mode_max_on_accuracy(user_train):
             assert b.p_adjusted == pytest.approx(a.p_adjusted, rel=1e-9)
     assert (acc.verdict.best, acc.verdict.winner, acc.verdict.top_group) == \
         (err.verdict.best, err.verdict.winner, err.verdict.top_group)
+    bounded = [(a, b) for a, b in zip(document(acc).rows, document(err).rows) if "[" in a[5]]
+    assert len(bounded) == 2  # every row but the best: the deciding end, <= for a score, >= for a loss
+    for a, b in bounded:
+        upper, lower = a[5].split("[≤ ")[1].rstrip("]"), b[5].split("[≥ ")[1].rstrip("]")
+        assert float(lower) == pytest.approx(-float(upper), abs=1e-9) and a[7] == b[7]
 
 
 def test_batched_runs_equal_runs_one_at_a_time():

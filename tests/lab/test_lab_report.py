@@ -11,6 +11,7 @@ from lab_helpers import ENV, assert_png, assert_self_contained, results
 
 from lrkit.lab import compare
 from lrkit.lab.results import COLUMNS, document
+from lrkit.lab.verdict import ranked
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,26 @@ def test_the_table_is_ranked_and_holds_the_evidence(done):
     best = next(r for r in rows if r[5] == "best")
     assert best[1].strip("`") == result.verdict.best and best[7] == "yes" and best[3] == "3"
     loser = rows[-1]
-    lo, hi = [float(x.split()[0]) for x in loser[5].split("[")[1].rstrip("]").split(", ")]
-    assert lo <= hi < 0 and loser[7] == "no" and float(loser[6]) < 0.05
+    bound = loser[5].split("[")[1].rstrip("]")  # the deciding (upper) end of the interval, as in results.json
+    assert bound.startswith("≤ ") and float(bound.split()[1]) == pytest.approx(100 * loser_entry(result).diff_ci95[1],
+                                                                                abs=0.006)
+    assert float(bound.split()[1]) < 0 and loser[7] == "no" and float(loser[6]) < 0.05
     assert "lr at the edge" in loser[8]
+
+
+def loser_entry(result):
+    return next(e for e in result.entries if e.name == "constant(0.001)")
+
+
+def test_a_row_shows_the_interval_end_that_decides(done):
+    """Its upper end for a score (out exactly when below 0); both ends stay in results.json."""
+    result, out = done
+    for e, row in zip(ranked(result.entries, "max"), document(result).rows):
+        if e.diff_ci95 is None:
+            continue
+        assert e.diff_ci95[0] <= e.diff_ci95[1]
+        assert (e.diff_ci95[1] < 0) == (not e.in_top_group) == (row[7] == "no")
+        assert row[5].endswith(f"[≤ {100 * e.diff_ci95[1]:+.2f}]")
 
 
 def test_markdown_leads_with_the_verdict_then_the_table(done):

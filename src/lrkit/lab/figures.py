@@ -6,7 +6,8 @@ schedules faded grey, so it reads at a glance:
 - ``tuning.png``: the validation metric at the last epoch against the lr (log
   scale), one line per schedule, the chosen lr marked;
 - ``differences.png``: each schedule's paired difference to the best on the
-  test metric: the mean with its 95% confidence interval, and every seed;
+  test metric: the mean, a bar to the deciding end of its adjusted interval
+  (as in the report's table), and every seed;
 - ``curves.png``: small multiples, one panel per schedule: the validation
   metric per epoch of each final seed and their mean, with the best schedule's
   mean in every panel for reference;
@@ -32,9 +33,10 @@ FIGURES = {
     "tuning.png": "Tuning: the validation metric after the last epoch against the lr (mean over the tuning seeds); "
                   "the dot is the chosen lr; a triangle marks a point below the plotted range (e.g. diverged). "
                   "Top group in colour, the rest grey.",
-    "differences.png": "Paired difference to the best schedule on the test metric: mean and its interval adjusted "
-                       "for every comparison (bar; out of the top group when it does not reach 0), each seed (small "
-                       "dots). Top group in colour.",
+    "differences.png": "Paired difference to the best schedule on the test metric: the mean (dot), a bar from it to "
+                       "the deciding end of its interval adjusted for every comparison (out of the top group when "
+                       "the bar does not reach 0; a triangle: the end lies beyond the plotted range), each seed "
+                       "(small dots). Top group in colour.",
     "curves.png": "Validation metric per epoch of the final runs: each seed (thin) and the mean (thick); dashed "
                   "grey: the best schedule's mean.",
     "lr.png": "The learning rate of each schedule's final runs (its chosen lr times the schedule); for a plateau "
@@ -151,17 +153,25 @@ def differences(entries: list[Entry], v: Verdict) -> bytes:
     pct = v.metric.endswith("accuracy")
     k = 100.0 if pct else 1.0
     best = next(e for e in rows if e.name == v.best)
+    diffs = {e.name: [k * (a - b) for a, b in zip(e.values, best.values)] for e in rows}
+    seen = [x for d in diffs.values() for x in d] + [0.0]
+    pad = 0.15 * (max(seen) - min(seen)) or 1.0
+    left, right = min(seen) - pad, max(seen) + pad
     for y, e in zip(ys, rows):
         c = colours[e.name]
-        diffs = [k * (a - b) for a, b in zip(e.values, best.values)]
-        ax.plot(diffs, [y] * len(diffs), ".", color=c, alpha=0.5, ms=4)
+        ax.plot(diffs[e.name], [y] * len(diffs[e.name]), ".", color=c, alpha=0.5, ms=4)
         mean = 0.0 if e is best or e.diff_mean is None else k * e.diff_mean
-        lo, hi = (mean, mean) if e.diff_ci95 is None else (k * e.diff_ci95[0], k * e.diff_ci95[1])
-        ax.plot([lo, hi], [y, y], "-", color=c, lw=2.5 if e.in_top_group else 1.5)
+        if e.diff_ci95 is not None:  # from the mean to the end that decides (report table): out when past 0
+            end = k * (e.diff_ci95[1] if v.mode == "max" else e.diff_ci95[0])
+            shown = min(max(end, left), right)
+            ax.plot([mean, shown], [y, y], "-", color=c, lw=2.5 if e.in_top_group else 1.5)
+            if shown != end:
+                ax.plot([shown], [y], ">" if end > right else "<", color=c, ms=6)
         ax.plot([mean], [y], "D" if e is best else "o", color=c, ms=6)
         if e.p_adjusted is not None:
             ax.annotate(f"p={e.p_adjusted:.2g}", (1.0, y), xycoords=("axes fraction", "data"), xytext=(4, 0),
                         textcoords="offset points", va="center", fontsize=7, color="#333333")
+    ax.set_xlim(left, right)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(ys, [_short(e.name) for e in rows], fontsize=8)
     for label, e in zip(ax.get_yticklabels(), rows):

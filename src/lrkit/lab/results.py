@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COLUMNS", "Document", "document", "pairing"]
 
-COLUMNS = ("#", "schedule", "chosen lr", "seeds", "test mean ± sd", "difference to best [adjusted 95% CI]",
+COLUMNS = ("#", "schedule", "chosen lr", "seeds", "test mean ± sd", "difference to best [adjusted bound]",
            "adjusted p", "top group", "flags")
 TITLE = "lrkit compare: which schedule should I use?"
 
@@ -46,7 +46,16 @@ def _diff(v: float, metric: str) -> str:
     return show(v, metric, diff=True).replace(" pts", "")
 
 
-def _row(i: int, e: Entry, best: str | None, metric: str) -> list[str]:
+def _bound(e: Entry, metric: str, mode: str) -> str:
+    """The interval's end that decides (module ``stats``): the upper end for a score, the lower for a loss; the
+    row is out exactly when it lies on the worse side of 0. The other end, often far out when a schedule raced
+    on few seeds at an early look's small share of alpha, is in ``results.json``."""
+    if e.diff_ci95 is None:
+        return ""
+    return f" [≤ {_diff(e.diff_ci95[1], metric)}]" if mode == "max" else f" [≥ {_diff(e.diff_ci95[0], metric)}]"
+
+
+def _row(i: int, e: Entry, best: str | None, metric: str, mode: str) -> list[str]:
     sd = "" if e.sd is None else f" ± {show(e.sd, metric).rstrip('%')}"
     if e.adjusted is not None and e.mean is not None and abs(e.adjusted - e.mean) > 1e-12 * max(1.0, abs(e.mean)):
         sd += f" (seed-adjusted {show(e.adjusted, metric)})"
@@ -55,8 +64,7 @@ def _row(i: int, e: Entry, best: str | None, metric: str) -> list[str]:
     elif e.diff_mean is None:
         diff = "n/a"
     else:
-        ci = "" if e.diff_ci95 is None else f" [{_diff(e.diff_ci95[0], metric)}, {_diff(e.diff_ci95[1], metric)}]"
-        diff = _diff(e.diff_mean, metric) + ci
+        diff = _diff(e.diff_mean, metric) + _bound(e, metric, mode)
     p = "n/a" if e.p_adjusted is None else f"{e.p_adjusted:.3g}"
     return [str(i) if e.mean is not None else "–", f"`{e.name}`", "–" if e.lr is None else f"{e.lr:g}",
             str(len(e.values)) if e.mean is not None else "–", "–" if e.mean is None else show(e.mean, metric) + sd,
@@ -174,8 +182,10 @@ def _legend(result: Comparison) -> str:
     return (f"Test metric: {m} ({unit}), mean ± sd over each schedule's final seeds (seed-adjusted: the mean "
             f"corrected for which seeds it ran on, when the schedules ran on different numbers of seeds; it ranks "
             f"them); difference: to the best "
-            f"schedule, paired by seed; its interval and p are adjusted for every comparison made (a row is out of "
-            f"the top group exactly when its interval lies {side} 0 and p < {result.verdict.alpha}).")
+            f"schedule, paired by seed; in brackets, the {'upper' if side == 'below' else 'lower'} end of its 95% "
+            f"interval for the distance to the best of the others, adjusted like p for every comparison and look "
+            f"(a row is out of the top group exactly when that end lies {side} 0 and p < {result.verdict.alpha}; "
+            f"both ends are in results.json as diff_ci95).")
 
 
 def _failures(result: Comparison) -> list[str]:
@@ -187,7 +197,7 @@ def document(result: Comparison) -> Document:
     """The one document of ``result`` (module doc)."""
     v = result.verdict
     order = ranked(result.entries, v.mode)
-    rows = [_row(i, e, v.best, v.metric) for i, e in enumerate(order, 1)]
+    rows = [_row(i, e, v.best, v.metric, v.mode) for i, e in enumerate(order, 1)]
     data = plain({**result.to_dict()})
     return Document(TITLE, paragraph(v, result.entries), result.headline, COLUMNS, rows,
                     [e.in_top_group for e in order], _legend(result), method(result),
