@@ -60,7 +60,7 @@ $(STAMP): pyproject.toml Makefile
 
 $(CORE_STAMP): pyproject.toml Makefile $(shell find src -name '*.py' -o -name py.typed)
 	test -x $(CORE_BIN)/python || $(PYTHON) -m venv $(CORE_VENV)
-	$(CORE_BIN)/python -m pip install . "pytest>=7" "pytest-xdist>=3" "hypothesis>=6.80" "pyyaml>=6"
+	$(CORE_BIN)/python -m pip install . "pytest>=7" "pytest-xdist>=3.2" "hypothesis>=6.80" "pyyaml>=6"
 	touch $(CORE_STAMP)
 
 demo: $(STAMP)
@@ -72,7 +72,7 @@ lint: $(STAMP)
 
 test-core: $(CORE_STAMP)
 	$(CORE_BIN)/python -c "$$CORE_CHECK"
-	$(ENV) $(CORE_BIN)/python -m pytest -q -n 2 $(CORE_TESTS) $(addprefix --deselect ,$(CORE_DESELECT))
+	$(ENV) $(CORE_BIN)/python -m pytest -q -n 2 --dist worksteal $(CORE_TESTS) $(addprefix --deselect ,$(CORE_DESELECT))
 	cd $$($(CORE_BIN)/python -c "import lrkit, os; print(os.path.dirname(lrkit.__file__))") && \
 		$(ENV) $(CURDIR)/$(CORE_BIN)/python -m pytest -q -c $(CURDIR)/pyproject.toml --rootdir . $(CORE_DOCTESTS)
 
@@ -82,10 +82,10 @@ docs: $(STAMP)
 		(echo "docs: the pages above load a font, script or image from the web"; exit 1)
 
 test: lint test-core docs
-	$(ENV) $(BIN)/python -m pytest -q -n 2
+	$(ENV) $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 test-fast: lint
-	$(ENV) $(BIN)/python -m pytest -q -n 2 -m "not slow"
+	$(ENV) $(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not slow"
 
 clean:
 	rm -rf $(VENV) $(CORE_VENV) site demo-out lrkit-out .mypy_cache .ruff_cache
